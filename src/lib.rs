@@ -1,0 +1,50 @@
+//! # tcpserverlib — Implementing Complex TCP Servers, in Rust with std alone
+//!
+//! This crate is two things at once: the companion of the course "Implementing Complex TCP
+//! Servers" (read it with the mdBook in `book/`, one chapter per module), and a TCP server
+//! library that can be run for real. Each module rebuilds one piece of the course's C++
+//! library (github.com/sachinites/TCPServerLib) and is named after the concept it teaches.
+//!
+//! | module | chapter | course piece (C++ file) |
+//! | --- | --- | --- |
+//! | [`controller`] | 1 | TcpServerController.h/.cpp |
+//! | [`client`] | 1 | TcpClient.h/.cpp |
+//! | [`acceptor`] | 2 | TcpNewConnectionAcceptor.h/.cpp (the CAS) |
+//! | [`select`] | 3 | the `select()` call of the DRS, here `poll(2)` |
+//! | [`multiplexer`] | 3 | TcpClientServiceManager.h/.cpp (the DRS) |
+//! | [`client_db`] | 4 | TcpClientDbManager.h/.cpp (the DBMS and its locks) |
+//! | [`circular_buffer`] | 5 | ByteCircularBuffer.h/.cpp |
+//! | [`demarcation`] | 6 | TcpMsgDemarcar, TcpMsgFixedSizeDemarcar, TcpMsgVariableSizeDemarcar |
+//! | [`state`] | 7 | the `TCP_SERVER_*` state flags |
+//! | [`wheel_timer`] | 8 | the WheelTimer library |
+//! | [`keepalive`] | 8 | the keep-alive (hold) timer per client |
+//! | [`cli`] | 1 on | the CommandParser CLI of `testapp` (`config tcp-server …`, `show …`) |
+//! | [`demo`] | all | helpers shared by the chapter binaries `chN` |
+//!
+//! Exercises: building with the feature `exNN` replaces chapter NN's module with the stub in
+//! `chapters/`, and `cargo test --features exNN --test chNN_…` checks the student's version.
+
+#[cfg_attr(feature = "ex02", path = "../chapters/ex02_acceptor.rs")]
+pub mod acceptor;
+#[cfg_attr(feature = "ex05", path = "../chapters/ex05_circular_buffer.rs")]
+pub mod circular_buffer;
+pub mod cli;
+#[cfg_attr(feature = "ex01", path = "../chapters/ex01_client.rs")]
+pub mod client;
+#[cfg_attr(feature = "ex04", path = "../chapters/ex04_client_db.rs")]
+pub mod client_db;
+pub mod controller;
+#[cfg_attr(feature = "ex06", path = "../chapters/ex06_demarcation.rs")]
+pub mod demarcation;
+pub mod demo;
+pub mod keepalive;
+pub mod multiplexer;
+#[cfg_attr(feature = "ex03", path = "../chapters/ex03_select.rs")]
+pub mod select;
+#[cfg_attr(feature = "ex07", path = "../chapters/ex07_state.rs")]
+pub mod state;
+#[cfg_attr(feature = "ex08", path = "../chapters/ex08_wheel_timer.rs")]
+pub mod wheel_timer;
+
+
+
