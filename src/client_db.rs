@@ -1,1 +1,163 @@
-//! placeholder
+//! Chapter 4 — the client DB and its lock (the course's DBMS, `TcpClientDbManager`).
+//!
+//! Three kinds of threads touch the set of connected clients: the CAS adds a client when it
+//! accepts one, the DRS removes one when the peer closes, and application threads remove one
+//! when they disconnect it, look one up to send to it, or list them all for `show`. Without a
+//! lock two of them can interleave inside the same update: the DRS removes client 7 while the
+//! application is halfway through iterating the list, and the iteration reads freed memory (in
+//! C++) or a list that changed under it. The course guards its DB with a mutex; so do we.
+//!
+//! What changes in Rust: the lock owns the data (`Mutex<Inner>`), so touching the DB without
+//! taking the lock does not compile. The course counts references to a `TcpClient` by hand,
+//! so it is freed only when neither the DB nor the DRS holds it; here each holder keeps an
+//! `Arc`, and the socket closes when the last one is dropped.
+//!
+//! Removal is the arbiter of "exactly once": whoever removes a client from this DB is the one
+//! that reports it disconnected. Two threads racing to disconnect the same client both call
+//! `remove`; one gets the client, the other gets `None` and does nothing.
+//!
+//! The DB is generic over what it stores so it can be read and tested on its own.
+
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex, MutexGuard};
+
+use crate::client::ClientId;
+
+// ANCHOR: db
+/// The central, locked table of connected clients, by id and by peer address.
+pub struct ClientDb<T> {
+    /// Every access goes through this one lock; it is held only for the table operation
+    /// itself, never while calling the application.
+    inner: Mutex<Inner<T>>,
+}
+
+struct Inner<T> {
+    /// The clients, by the id the server gave them.
+    by_id: HashMap<ClientId, (SocketAddr, Arc<T>)>,
+    /// The second index the CLI needs: `client disconnect <ip> <port>` names the peer.
+    by_peer: HashMap<SocketAddr, ClientId>,
+}
+// ANCHOR_END: db
+
+/// The DB already holds its maximum number of clients.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct DbFull {
+    /// The cap that was reached.
+    pub max: usize,
+}
+
+impl<T> Default for ClientDb<T> {
+    fn default() -> Self {
+        ClientDb::new()
+    }
+}
+
+impl<T> ClientDb<T> {
+    /// An empty DB.
+    pub fn new() -> ClientDb<T> {
+        ClientDb {
+            inner: Mutex::new(Inner {
+                by_id: HashMap::new(),
+                by_peer: HashMap::new(),
+            }),
+        }
+    }
+
+    fn lock(&self) -> MutexGuard<'_, Inner<T>> {
+        // A panic elsewhere while holding the lock leaves the two maps consistent (each
+        // operation below updates both before it can panic), so the data is still usable.
+        self.inner
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    // ANCHOR: insert
+    /// Adds a client unless the DB already holds `max` clients (the connection cap); the
+    /// check and the insert happen under one lock, so two inserts cannot both squeeze in.
+    ///
+    /// # Errors
+    /// [`DbFull`] when `max` clients are already stored.
+    pub fn try_insert(
+        &self,
+        id: ClientId,
+        peer: SocketAddr,
+        value: Arc<T>,
+        max: usize,
+    ) -> Result<(), DbFull> {
+        let mut db = self.lock();
+        if db.by_id.len() >= max {
+            return Err(DbFull { max });
+        }
+        db.by_peer.insert(peer, id);
+        db.by_id.insert(id, (peer, value));
+        Ok(())
+    }
+    // ANCHOR_END: insert
+
+    // ANCHOR: remove
+    /// Removes a client and returns it; `None` if it was not (or no longer) there. The one
+    /// caller that gets `Some` owns the disconnection.
+    pub fn remove(&self, id: ClientId) -> Option<Arc<T>> {
+        let mut db = self.lock();
+        let (peer, value) = db.by_id.remove(&id)?;
+        if db.by_peer.get(&peer) == Some(&id) {
+            db.by_peer.remove(&peer);
+        }
+        Some(value)
+    }
+    // ANCHOR_END: remove
+
+    /// The client with this id.
+    pub fn get(&self, id: ClientId) -> Option<Arc<T>> {
+        self.lock().by_id.get(&id).map(|(_, v)| Arc::clone(v))
+    }
+
+    /// True while the client is stored.
+    pub fn contains(&self, id: ClientId) -> bool {
+        self.lock().by_id.contains_key(&id)
+    }
+
+    /// The client connected from this address and port.
+    pub fn find_by_peer(&self, peer: SocketAddr) -> Option<(ClientId, Arc<T>)> {
+        let db = self.lock();
+        let id = *db.by_peer.get(&peer)?;
+        db.by_id.get(&id).map(|(_, v)| (id, Arc::clone(v)))
+    }
+
+    /// Number of stored clients.
+    pub fn len(&self) -> usize {
+        self.lock().by_id.len()
+    }
+
+    /// True when no client is stored.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    // ANCHOR: snapshot
+    /// Every stored client, in id order, copied out so the caller can use them (print them,
+    /// call the application about them) after the lock is released.
+    pub fn snapshot(&self) -> Vec<(ClientId, Arc<T>)> {
+        let db = self.lock();
+        let mut all: Vec<_> = db
+            .by_id
+            .iter()
+            .map(|(id, (_, v))| (*id, Arc::clone(v)))
+            .collect();
+        drop(db);
+        all.sort_by_key(|(id, _)| *id);
+        all
+    }
+    // ANCHOR_END: snapshot
+
+    /// Removes every client and returns them in id order (the controller's purge at shutdown).
+    pub fn drain(&self) -> Vec<(ClientId, Arc<T>)> {
+        let mut db = self.lock();
+        db.by_peer.clear();
+        let mut all: Vec<_> = db.by_id.drain().map(|(id, (_, v))| (id, v)).collect();
+        drop(db);
+        all.sort_by_key(|(id, _)| *id);
+        all
+    }
+}

@@ -46,5 +46,9 @@ pub mod state;
 #[cfg_attr(feature = "ex08", path = "../chapters/ex08_wheel_timer.rs")]
 pub mod wheel_timer;
 
-
-
+pub use client::{Client, ClientId};
+pub use controller::{
+    ClientInfo, Config, DisconnectReason, Handler, SendError, ServerError, ServerHandle, TcpServer,
+};
+pub use demarcation::Framing;
+pub use keepalive::KeepAliveConfig;

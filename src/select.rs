@@ -1,1 +1,355 @@
-//! placeholder
+//! Chapter 3 — `select()`: waiting on many sockets at once, with std alone.
+//!
+//! The course's DRS thread blocks in `select()` over an `fd_set` of every connected client and
+//! wakes as soon as any of them has data. `select()` carries two limits a real server trips
+//! over: an `fd_set` holds at most `FD_SETSIZE` (1024) descriptors, and the set is rebuilt on
+//! every call. We call `poll(2)` instead: same idea (one blocking call, many sockets, readiness
+//! bits back), an array of any length, and readable / writable / hang-up reported separately.
+//!
+//! What changes in Rust: std has no `poll`, so we declare the C function ourselves with
+//! `extern "C"` and hand it the raw descriptors std exposes through `AsRawFd`. This module is
+//! the only `unsafe` in the crate, and each block says why it is sound.
+//!
+//! The [`Waker`] answers the question the course answers with `pthread_cancel`: how does
+//! another thread get a thread out of its blocking wait? It writes one byte into a socket pair
+//! whose other end is in the waited-on set, and the wait returns.
+//!
+//! `set_listen_backlog` is here too: it is the crate's other call std does not offer, and
+//! keeping every `unsafe` in one module keeps them easy to audit.
+//!
+//! A production server would use `epoll` (Linux) or `kqueue` (BSD, macOS) through `mio`, whose
+//! cost does not grow with the number of idle sockets.
+
+use std::io::{self, Read, Write};
+use std::os::fd::{AsRawFd, RawFd};
+use std::os::unix::net::UnixStream;
+use std::time::Duration;
+
+// ANCHOR: ffi
+/// One entry of the array `poll(2)` reads and fills in; the layout is fixed by POSIX.
+#[repr(C)]
+#[derive(Clone, Copy, Debug)]
+struct PollFd {
+    fd: RawFd,
+    events: i16,
+    revents: i16,
+}
+
+const POLLIN: i16 = 0x001;
+const POLLOUT: i16 = 0x004;
+const POLLERR: i16 = 0x008;
+const POLLHUP: i16 = 0x010;
+const POLLNVAL: i16 = 0x020;
+
+// `nfds_t` is `unsigned long` on Linux and `unsigned int` on macOS.
+#[cfg(target_os = "linux")]
+type NfdsT = std::os::raw::c_ulong;
+#[cfg(not(target_os = "linux"))]
+type NfdsT = std::os::raw::c_uint;
+
+extern "C" {
+    fn poll(fds: *mut PollFd, nfds: NfdsT, timeout: std::os::raw::c_int) -> std::os::raw::c_int;
+    fn listen(socket: RawFd, backlog: std::os::raw::c_int) -> std::os::raw::c_int;
+}
+// ANCHOR_END: ffi
+
+/// What a caller wants to hear about for one descriptor.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Interest {
+    /// Wake when there is something to read (or the peer hung up).
+    pub read: bool,
+    /// Wake when a write would not block.
+    pub write: bool,
+}
+
+impl Interest {
+    /// Readable only: the usual case for a client socket with nothing queued to send.
+    pub const READ: Interest = Interest {
+        read: true,
+        write: false,
+    };
+    /// Readable and writable: a client socket with output waiting.
+    pub const READ_WRITE: Interest = Interest {
+        read: true,
+        write: true,
+    };
+    /// Writable only: a client we are not reading from but still owe output.
+    pub const WRITE: Interest = Interest {
+        read: false,
+        write: true,
+    };
+}
+
+/// What `poll` reported for one descriptor.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Readiness {
+    /// A read will not block (there is data, or end of stream).
+    pub readable: bool,
+    /// A write will not block.
+    pub writable: bool,
+    /// The peer hung up or the socket is in error: reading will tell which.
+    pub hangup: bool,
+}
+
+impl Readiness {
+    /// True when anything at all was reported.
+    pub fn any(self) -> bool {
+        self.readable || self.writable || self.hangup
+    }
+}
+
+// ANCHOR: poll_set
+/// A set of descriptors to wait on, rebuilt or updated by its owner between waits.
+///
+/// Unlike an `fd_set` it has no size limit: it is a plain growable array.
+#[derive(Default)]
+pub struct PollSet {
+    /// The array handed to `poll(2)`; entry `i` belongs to whatever the caller registered `i`th.
+    fds: Vec<PollFd>,
+}
+
+impl PollSet {
+    /// An empty set.
+    pub fn new() -> PollSet {
+        PollSet::default()
+    }
+
+    /// Forgets every descriptor (keeping the allocation for the next round).
+    pub fn clear(&mut self) {
+        self.fds.clear();
+    }
+
+    /// Adds a descriptor with what to wait for; returns its index for [`PollSet::readiness`].
+    pub fn add(&mut self, fd: &impl AsRawFd, interest: Interest) -> usize {
+        let mut events = 0;
+        if interest.read {
+            events |= POLLIN;
+        }
+        if interest.write {
+            events |= POLLOUT;
+        }
+        self.fds.push(PollFd {
+            fd: fd.as_raw_fd(),
+            events,
+            revents: 0,
+        });
+        self.fds.len() - 1
+    }
+
+    /// Number of registered descriptors.
+    pub fn len(&self) -> usize {
+        self.fds.len()
+    }
+
+    /// True when no descriptor is registered.
+    pub fn is_empty(&self) -> bool {
+        self.fds.is_empty()
+    }
+
+    /// Blocks until at least one descriptor is ready or `timeout` passes (`None`: no
+    /// timeout); returns how many are ready. A signal interrupting the wait is retried.
+    ///
+    /// # Errors
+    /// Whatever `poll(2)` reports other than `EINTR` (for example `ENOMEM`).
+    pub fn wait(&mut self, timeout: Option<Duration>) -> io::Result<usize> {
+        let timeout_ms = match timeout {
+            None => -1,
+            // Round up so a 0.5 ms timeout does not become a busy 0 ms poll.
+            Some(t) => t.as_nanos().div_ceil(1_000_000).min(i32::MAX as u128) as i32,
+        };
+        for entry in &mut self.fds {
+            entry.revents = 0;
+        }
+        loop {
+            // SAFETY: `self.fds` is a live, exclusively borrowed Vec of `#[repr(C)]` pollfd
+            // structs; we pass its exact length, and poll(2) writes only the `revents` fields
+            // of those entries before returning. Descriptors that were closed meanwhile are
+            // reported as POLLNVAL, not undefined behaviour.
+            let n = unsafe { poll(self.fds.as_mut_ptr(), self.fds.len() as NfdsT, timeout_ms) };
+            if n >= 0 {
+                return Ok(n as usize);
+            }
+            let err = io::Error::last_os_error();
+            if err.kind() != io::ErrorKind::Interrupted {
+                return Err(err);
+            }
+        }
+    }
+
+    /// What the last [`PollSet::wait`] reported for the descriptor added as `index`.
+    pub fn readiness(&self, index: usize) -> Readiness {
+        let Some(entry) = self.fds.get(index) else {
+            return Readiness::default();
+        };
+        let r = entry.revents;
+        Readiness {
+            readable: r & POLLIN != 0,
+            writable: r & POLLOUT != 0,
+            hangup: r & (POLLHUP | POLLERR | POLLNVAL) != 0,
+        }
+    }
+}
+// ANCHOR_END: poll_set
+
+// ANCHOR: waker
+/// Interrupts a thread blocked in [`PollSet::wait`]: the self-pipe trick, built from std's
+/// `UnixStream::pair`.
+///
+/// The waiting thread registers [`Waker::receiver_fd`] for reading; any thread calls
+/// [`Waker::wake`], which writes a byte and so makes the wait return. The waiting thread then
+/// calls [`Waker::drain`] and looks at whatever command queue it was woken for.
+pub struct Waker {
+    /// The end other threads write to. Non-blocking: when the pipe is already full, a wake is
+    /// already pending and the extra byte is not needed.
+    sender: UnixStream,
+    /// The end the waiting thread polls and drains.
+    receiver: UnixStream,
+}
+
+impl Waker {
+    /// Creates a waker.
+    ///
+    /// # Errors
+    /// When the socket pair cannot be created (out of descriptors).
+    pub fn new() -> io::Result<Waker> {
+        let (sender, receiver) = UnixStream::pair()?;
+        sender.set_nonblocking(true)?;
+        receiver.set_nonblocking(true)?;
+        Ok(Waker { sender, receiver })
+    }
+
+    /// Wakes the waiting thread (or makes its next wait return at once).
+    pub fn wake(&self) {
+        // WouldBlock means the pipe is full, so a wake-up is already pending: nothing is lost.
+        let _ = (&self.sender).write(&[1]);
+    }
+
+    /// Empties the pipe after a wake-up, so the next wait blocks again.
+    pub fn drain(&self) {
+        let mut sink = [0u8; 64];
+        while let Ok(n) = (&self.receiver).read(&mut sink) {
+            if n < sink.len() {
+                break;
+            }
+        }
+    }
+
+    /// The descriptor to register for reading in the waiting thread's [`PollSet`].
+    pub fn receiver(&self) -> &UnixStream {
+        &self.receiver
+    }
+}
+// ANCHOR_END: waker
+
+// ANCHOR: backlog
+/// Sets the length of a listening socket's queue of connections not yet accepted.
+///
+/// std's `TcpListener::bind` always asks for 128. Calling `listen(2)` again on a socket that
+/// is already listening changes the queue length (Linux and the BSDs allow it); the kernel
+/// caps it at its own maximum (`net.core.somaxconn` on Linux). It lives here, beside `poll`,
+/// so that this module stays the crate's only `unsafe`.
+///
+/// # Errors
+/// What `listen(2)` reports.
+pub fn set_listen_backlog(listener: &std::net::TcpListener, backlog: u32) -> io::Result<()> {
+    let backlog = backlog.min(i32::MAX as u32) as std::os::raw::c_int;
+    // SAFETY: the descriptor is borrowed from a live TcpListener for the duration of the
+    // call, and listen(2) only changes kernel state of that socket; no memory is passed.
+    let rc = unsafe { listen(listener.as_raw_fd(), backlog) };
+    if rc == 0 {
+        Ok(())
+    } else {
+        Err(io::Error::last_os_error())
+    }
+}
+// ANCHOR_END: backlog
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::net::{TcpListener, TcpStream};
+    use std::sync::Arc;
+    use std::time::Instant;
+
+    /// A socket with data waiting is reported readable, and one with nothing is not.
+    #[test]
+    fn readiness_on_a_socket_pair() {
+        let (a, b) = UnixStream::pair().unwrap();
+        let mut set = PollSet::new();
+        let ia = set.add(&a, Interest::READ);
+        let ib = set.add(&b, Interest::READ);
+        (&b).write_all(b"x").unwrap();
+        assert_eq!(set.wait(Some(Duration::from_secs(5))).unwrap(), 1);
+        assert!(set.readiness(ia).readable);
+        assert!(!set.readiness(ib).readable);
+    }
+
+    /// A wait with a short timeout and nothing ready returns zero.
+    #[test]
+    fn timeout_with_nothing_ready() {
+        let (a, _b) = UnixStream::pair().unwrap();
+        let mut set = PollSet::new();
+        set.add(&a, Interest::READ);
+        assert_eq!(set.wait(Some(Duration::from_millis(1))).unwrap(), 0);
+    }
+
+    /// Another thread's wake() ends a wait that has no timeout.
+    #[test]
+    fn wake_from_another_thread() {
+        let waker = Arc::new(Waker::new().unwrap());
+        let w2 = Arc::clone(&waker);
+        let t = std::thread::spawn(move || w2.wake());
+        let mut set = PollSet::new();
+        let i = set.add(waker.receiver(), Interest::READ);
+        assert_eq!(set.wait(None).unwrap(), 1);
+        assert!(set.readiness(i).readable);
+        waker.drain();
+        t.join().unwrap();
+        set.clear();
+        set.add(waker.receiver(), Interest::READ);
+        assert_eq!(
+            set.wait(Some(Duration::ZERO)).unwrap(),
+            0,
+            "drain emptied the pipe"
+        );
+    }
+
+    /// Many wakes before a wait fill the pipe without blocking the wakers.
+    #[test]
+    fn wakes_never_block() {
+        let waker = Waker::new().unwrap();
+        let start = Instant::now();
+        for _ in 0..1_000_000 {
+            waker.wake();
+        }
+        assert!(start.elapsed() < Duration::from_secs(30));
+        waker.drain();
+    }
+
+    /// poll has no FD_SETSIZE: a descriptor numbered above 1024 is waited on like any other.
+    #[test]
+    fn more_than_1024_descriptors() {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let addr = listener.local_addr().unwrap();
+        let mut keep = Vec::new();
+        for _ in 0..600 {
+            let c = TcpStream::connect(addr).unwrap();
+            let (s, _) = listener.accept().unwrap();
+            keep.push((c, s));
+        }
+        let mut set = PollSet::new();
+        for (c, s) in &keep {
+            set.add(c, Interest::READ);
+            set.add(s, Interest::READ);
+        }
+        assert!(set.len() > 1024);
+        let highest = keep.iter().map(|(_, s)| s.as_raw_fd()).max().unwrap();
+        assert!(
+            highest > 1024,
+            "highest descriptor {highest} should exceed FD_SETSIZE"
+        );
+        (&keep[599].1).write_all(b"!").unwrap();
+        assert_eq!(set.wait(Some(Duration::from_secs(5))).unwrap(), 1);
+        assert!(set.readiness(set.len() - 2).readable);
+    }
+}

@@ -59,7 +59,9 @@ impl Default for ServerState {
 impl ServerState {
     /// A created, not yet started server: `INITIALIZED`.
     pub fn new() -> ServerState {
-        ServerState { flags: ServerFlags::INITIALIZED }
+        ServerState {
+            flags: ServerFlags::INITIALIZED,
+        }
     }
     /// The flags as they stand.
     pub fn flags(&self) -> ServerFlags {

@@ -28,7 +28,11 @@ impl WheelTimer {
         self.tick
     }
     /// Calls `callback` once, `delay` from now (rounded up to whole ticks).
-    pub fn schedule(&self, delay: Duration, callback: impl FnMut() + Send + 'static) -> TimerHandle {
+    pub fn schedule(
+        &self,
+        delay: Duration,
+        callback: impl FnMut() + Send + 'static,
+    ) -> TimerHandle {
         let _ = (delay, callback);
         todo!()
     }
