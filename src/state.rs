@@ -15,15 +15,25 @@ impl ServerFlags {
 
     /// True when every flag of `other` is set here.
     pub fn contains(self, other: ServerFlags) -> bool {
-        let _ = other;
-        todo!()
+        self.0 & other.0 == other.0
     }
 }
 
 impl fmt::Display for ServerFlags {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let _ = f;
-        todo!()
+        let names = [
+            (1, "INITIALIZED"),
+            (2, "RUNNING"),
+            (4, "NOT_ACCEPTING"),
+            (8, "NOT_LISTENING"),
+            (16, "MULTI_THREADED_CLIENTS"),
+        ];
+        let v: Vec<&str> = names
+            .iter()
+            .filter(|(b, _)| self.0 & b != 0)
+            .map(|(_, n)| *n)
+            .collect();
+        f.write_str(&v.join("|"))
     }
 }
 
@@ -38,8 +48,7 @@ pub enum StateError {
 
 impl fmt::Display for StateError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let _ = f;
-        todo!()
+        write!(f, "{self:?}")
     }
 }
 impl std::error::Error for StateError {}
@@ -72,29 +81,47 @@ impl ServerState {
     /// # Errors
     /// [`StateError::AlreadyRunning`].
     pub fn start(&mut self) -> Result<(), StateError> {
-        todo!()
+        if self.flags.contains(ServerFlags::RUNNING) {
+            return Err(StateError::AlreadyRunning);
+        }
+        self.flags.0 |= 2;
+        Ok(())
     }
     /// RUNNING → INITIALIZED (and every runtime flag cleared).
     ///
     /// # Errors
     /// [`StateError::NotRunning`].
     pub fn stop(&mut self) -> Result<(), StateError> {
-        todo!()
+        if !self.flags.contains(ServerFlags::RUNNING) {
+            return Err(StateError::NotRunning);
+        }
+        self.flags.0 = 1;
+        Ok(())
     }
     /// Sets or clears `NOT_ACCEPTING`; returns true when that changed something.
     ///
     /// # Errors
     /// [`StateError::NotRunning`].
     pub fn set_accepting(&mut self, accepting: bool) -> Result<bool, StateError> {
-        let _ = accepting;
-        todo!()
+        self.set(4, !accepting)
+    }
+    fn set(&mut self, bit: u8, on: bool) -> Result<bool, StateError> {
+        if !self.flags.contains(ServerFlags::RUNNING) {
+            return Err(StateError::NotRunning);
+        }
+        let was = self.flags.0 & bit != 0;
+        if on {
+            self.flags.0 |= bit
+        } else {
+            self.flags.0 &= !bit
+        }
+        Ok(was != on)
     }
     /// Sets or clears `NOT_LISTENING`; returns true when that changed something.
     ///
     /// # Errors
     /// [`StateError::NotRunning`].
     pub fn set_listening(&mut self, listening: bool) -> Result<bool, StateError> {
-        let _ = listening;
-        todo!()
+        self.set(8, !listening)
     }
 }

@@ -1,0 +1,117 @@
+//! Chapter 1 — the controller: create, start, show, stop; the client record.
+//! Exercise: `cargo test --features ex01 --test ch01_controller`.
+
+mod common;
+use common::*;
+
+use std::net::TcpStream;
+use std::time::Instant;
+
+use tcpserverlib::demo::Recorder;
+use tcpserverlib::state::ServerFlags;
+use tcpserverlib::{ServerError, TcpServer};
+
+/// Port 0 picks a free port, readable once started; stopping forgets it.
+#[test]
+fn port_zero_is_resolved_on_start() {
+    let server = TcpServer::new("t", "127.0.0.1:0", ()).unwrap();
+    assert_eq!(server.local_addr(), None);
+    server.start().unwrap();
+    let addr = addr(&server);
+    assert_ne!(addr.port(), 0);
+    assert!(server.flags().contains(ServerFlags::RUNNING));
+    server.stop();
+    assert_eq!(server.local_addr(), None);
+    assert!(!server.flags().contains(ServerFlags::RUNNING));
+}
+
+/// A connected client appears in `show` with its address, and its record is right.
+#[test]
+fn client_record_and_show() {
+    let (server, events) = start_default();
+    let client = connect(addr(&server));
+    let record = events.expect_connected(TIMEOUT).unwrap();
+    assert_eq!(record.peer_addr, client.local_addr().unwrap());
+    assert_eq!(record.local_addr, addr(&server));
+    assert_eq!(record.id.0, 1);
+    assert!(record
+        .to_string()
+        .starts_with(&format!("#1 {}", record.peer_addr)));
+    let shown = server.show();
+    assert!(shown.contains("tcp-server \"test\""), "{shown}");
+    assert!(shown.contains("RUNNING"), "{shown}");
+    assert!(shown.contains(&record.peer_addr.to_string()), "{shown}");
+    assert_eq!(server.clients(), vec![record]);
+}
+
+/// Starting twice is an error naming the server; the first start keeps running.
+#[test]
+fn start_twice_is_an_error() {
+    let (server, _events) = start_default();
+    let err = server.start().unwrap_err();
+    assert!(matches!(err, ServerError::State { .. }), "{err:?}");
+    assert!(err.to_string().contains("\"test\""), "{err}");
+    assert!(server.flags().contains(ServerFlags::RUNNING));
+}
+
+/// Binding a port in use gives one clear line naming the address.
+#[test]
+fn address_in_use_is_explained() {
+    let (first, _events) = start_default();
+    let taken = addr(&first);
+    let second = TcpServer::new("s2", taken, ()).unwrap();
+    let err = second.start().unwrap_err().to_string();
+    assert!(err.contains(&taken.to_string()), "{err}");
+    assert!(err.contains("already in use"), "{err}");
+    assert!(!err.contains('\n'));
+}
+
+/// Several servers live side by side in one process, IPv4 and IPv6 and by name.
+#[test]
+fn several_servers_per_process() {
+    let a = TcpServer::new("a", "127.0.0.1:0", ()).unwrap();
+    let b = TcpServer::new("b", "localhost:0", ()).unwrap();
+    a.start().unwrap();
+    b.start().unwrap();
+    assert_ne!(a.local_addr(), b.local_addr());
+    if let Ok(v6) = TcpServer::new("v6", "[::1]:0", ()) {
+        // Machines without IPv6 on loopback cannot bind it; that is not our failure.
+        if v6.start().is_ok() {
+            assert!(v6.local_addr().unwrap().is_ipv6());
+        }
+    }
+}
+
+/// A name that does not resolve is refused up front with the address in the message.
+#[test]
+fn unresolvable_address() {
+    let err = TcpServer::new("x", "no-such-host.invalid:1", ())
+        .err()
+        .expect("must not resolve")
+        .to_string();
+    assert!(err.contains("no-such-host.invalid"), "{err}");
+}
+
+/// stop() returns quickly with clients connected, reports them, and frees the port at once.
+#[test]
+fn stop_is_prompt_and_frees_the_port() {
+    let (recorder, events) = Recorder::silent();
+    let server = TcpServer::new("t", "127.0.0.1:0", recorder).unwrap();
+    server.start().unwrap();
+    let addr = addr(&server);
+    let clients: Vec<TcpStream> = (0..5).map(|_| connect(addr)).collect();
+    for _ in 0..5 {
+        events.expect_connected(TIMEOUT).unwrap();
+    }
+    let t = Instant::now();
+    server.stop();
+    let took = t.elapsed();
+    println!("stop() with 5 clients took {took:?}");
+    for _ in 0..5 {
+        let (_, reason) = events.expect_disconnected(TIMEOUT).unwrap();
+        assert_eq!(reason, tcpserverlib::DisconnectReason::ServerShutdown);
+    }
+    let again = TcpServer::new("again", addr, ()).unwrap();
+    again.start().unwrap();
+    drop(clients);
+}

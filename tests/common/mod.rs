@@ -1,0 +1,73 @@
+//! Helpers shared by the integration tests: start a server on 127.0.0.1:0 with a recording
+//! application, connect clients, read with timeouts.
+#![allow(dead_code)]
+
+use std::io::{Read, Write};
+use std::net::{SocketAddr, TcpStream};
+use std::time::Duration;
+
+use tcpserverlib::demo::{Events, Print, Recorder};
+use tcpserverlib::{Config, TcpServer};
+
+/// Long enough to be reached only when something is broken.
+pub const TIMEOUT: Duration = Duration::from_secs(10);
+/// How long "nothing more happens" is watched for.
+pub const SHORT: Duration = Duration::from_millis(200);
+
+/// A started server on a free loopback port, and the events of its application.
+pub fn start(config: Config, echo: bool) -> (TcpServer, Events) {
+    let (recorder, events) = Recorder::new(Print::default(), echo);
+    let server = TcpServer::with_config("test", "127.0.0.1:0", config, recorder).unwrap();
+    server.start().unwrap();
+    (server, events)
+}
+
+/// A started server with default settings.
+pub fn start_default() -> (TcpServer, Events) {
+    start(Config::default(), false)
+}
+
+/// The address a started server listens on.
+pub fn addr(server: &TcpServer) -> SocketAddr {
+    server
+        .local_addr()
+        .expect("a started server has an address")
+}
+
+/// A client socket whose reads give up after TIMEOUT instead of hanging the test.
+pub fn connect(addr: SocketAddr) -> TcpStream {
+    let s = TcpStream::connect(addr).unwrap();
+    s.set_read_timeout(Some(TIMEOUT)).unwrap();
+    s
+}
+
+/// Reads exactly `n` bytes (or fails the test after TIMEOUT).
+pub fn read_n(stream: &mut TcpStream, n: usize) -> Vec<u8> {
+    let mut buf = vec![0; n];
+    stream
+        .read_exact(&mut buf)
+        .expect("reply within the timeout");
+    buf
+}
+
+/// Reads until the server closes the connection; returns what came before.
+pub fn read_to_eof(stream: &mut TcpStream) -> Vec<u8> {
+    let mut all = Vec::new();
+    let _ = stream.read_to_end(&mut all);
+    all
+}
+
+/// Writes all of `bytes`.
+pub fn write(stream: &mut TcpStream, bytes: &[u8]) {
+    stream.write_all(bytes).unwrap();
+}
+
+/// Number of open descriptors of this process (Linux).
+pub fn open_fds() -> Option<usize> {
+    std::fs::read_dir("/proc/self/fd").ok().map(|d| d.count())
+}
+
+/// Number of threads of this process (Linux).
+pub fn threads() -> Option<usize> {
+    std::fs::read_dir("/proc/self/task").ok().map(|d| d.count())
+}
