@@ -234,7 +234,7 @@ fn parse_peer(ip: &str, port: &str) -> Result<SocketAddr, ParseError> {
 }
 
 /// How the shell's servers report events and treat messages.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, Default)]
 pub struct ShellOptions {
     /// No per-event lines.
     pub quiet: bool,
@@ -242,16 +242,6 @@ pub struct ShellOptions {
     pub echo: bool,
     /// Settings for every server the shell creates.
     pub config: Config,
-}
-
-impl Default for ShellOptions {
-    fn default() -> Self {
-        ShellOptions {
-            quiet: false,
-            echo: false,
-            config: Config::default(),
-        }
-    }
 }
 
 /// One server of the shell, with what is needed to rebuild it when its settings change.

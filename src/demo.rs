@@ -8,7 +8,7 @@
 
 use std::io::{self, BufRead};
 use std::net::SocketAddr;
-use std::sync::mpsc::{self, Receiver, RecvTimeoutError, Sender};
+use std::sync::mpsc::{self, Receiver, Sender};
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
@@ -143,15 +143,11 @@ pub struct Events {
 impl Events {
     /// The next event, or `None` after `timeout`.
     pub fn next(&self, timeout: Duration) -> Option<Event> {
-        match self
-            .rx
+        self.rx
             .lock()
             .unwrap_or_else(|p| p.into_inner())
             .recv_timeout(timeout)
-        {
-            Ok(e) => Some(e),
-            Err(RecvTimeoutError::Timeout | RecvTimeoutError::Disconnected) => None,
-        }
+            .ok()
     }
 
     /// Waits for the next event and requires it to be a connect.

@@ -1,0 +1,226 @@
+//! Chapter 3 — one DRS thread serves every client: echo, disconnects both ways, slow readers,
+//! races between peer closes, application disconnects and stop().
+//! Exercise: `cargo test --features ex03 --test ch03_multiplexer`.
+
+mod common;
+use common::*;
+
+use std::collections::HashMap;
+use std::io::{Read, Write};
+use std::net::TcpStream;
+use std::sync::Arc;
+use std::thread;
+use std::time::Instant;
+
+use tcpserverlib::controller::SendError;
+use tcpserverlib::demo::Event;
+use tcpserverlib::{ClientId, Config, DisconnectReason};
+
+/// Every client gets back exactly what it sent, and nothing of the others'.
+#[test]
+fn echo_to_its_own_sender_only() {
+    let (server, events) = start(Config::default(), true);
+    let mut clients: Vec<TcpStream> = (0..3).map(|_| connect(addr(&server))).collect();
+    for _ in 0..3 {
+        events.expect_connected(TIMEOUT).unwrap();
+    }
+    for round in 0..5 {
+        for (i, c) in clients.iter_mut().enumerate() {
+            write(c, format!("client {i} round {round}\n").as_bytes());
+        }
+        for (i, c) in clients.iter_mut().enumerate() {
+            let expected = format!("client {i} round {round}\n");
+            assert_eq!(read_n(c, expected.len()), expected.as_bytes());
+        }
+    }
+}
+
+/// A peer that closes is reported once as "peer closed"; the others keep being served.
+#[test]
+fn peer_close_is_reported_once() {
+    let (server, events) = start(Config::default(), true);
+    let first = connect(addr(&server));
+    let id = events.expect_connected(TIMEOUT).unwrap().id;
+    let mut second = connect(addr(&server));
+    events.expect_connected(TIMEOUT).unwrap();
+    drop(first);
+    assert_eq!(
+        events.expect_disconnected(TIMEOUT).unwrap(),
+        (id, DisconnectReason::PeerClosed)
+    );
+    write(&mut second, b"still here");
+    assert_eq!(read_n(&mut second, 10), b"still here");
+    assert_eq!(server.client_count(), 1);
+    assert!(events
+        .collect_until(1, SHORT, |e| matches!(e, Event::Disconnected(..)))
+        .iter()
+        .all(|e| !matches!(e, Event::Disconnected(..))));
+}
+
+/// The application disconnects a client by id or by address: reason "application", the
+/// client sees end of stream, and a second disconnect of the same client is refused.
+#[test]
+fn application_disconnect() {
+    let (server, events) = start_default();
+    let mut a = connect(addr(&server));
+    let ida = events.expect_connected(TIMEOUT).unwrap().id;
+    let mut b = connect(addr(&server));
+    let idb = events.expect_connected(TIMEOUT).unwrap().id;
+    assert!(server.disconnect(ida));
+    assert_eq!(
+        events.expect_disconnected(TIMEOUT).unwrap(),
+        (ida, DisconnectReason::Application)
+    );
+    assert!(read_to_eof(&mut a).is_empty());
+    assert!(!server.disconnect(ida), "already gone");
+    assert!(server.disconnect_peer(b.local_addr().unwrap()));
+    assert_eq!(
+        events.expect_disconnected(TIMEOUT).unwrap(),
+        (idb, DisconnectReason::Application)
+    );
+    assert!(read_to_eof(&mut b).is_empty());
+    assert_eq!(server.client_count(), 0);
+}
+
+/// A message queued just before a disconnect still reaches the client before the close.
+#[test]
+fn goodbye_then_disconnect() {
+    let (server, events) = start_default();
+    let mut c = connect(addr(&server));
+    let id = events.expect_connected(TIMEOUT).unwrap().id;
+    server.send(id, b"goodbye\n").unwrap();
+    server.disconnect(id);
+    assert_eq!(read_to_eof(&mut c), b"goodbye\n");
+}
+
+/// A client that never reads fills its output queue up to the bound and no further; sends
+/// beyond it fail with QueueFull while other clients keep exchanging messages.
+#[test]
+fn a_stalled_reader_does_not_stall_the_others() {
+    let config = Config {
+        max_output: 64 * 1024,
+        ..Default::default()
+    };
+    let (server, events) = start(config, true);
+    let stalled = connect(addr(&server));
+    let stalled_id = events.expect_connected(TIMEOUT).unwrap().id;
+    let mut healthy = connect(addr(&server));
+    events.expect_connected(TIMEOUT).unwrap();
+
+    // Fill the kernel's buffers and then our queue for the stalled client.
+    let chunk = vec![b'x'; 16 * 1024];
+    let mut full = None;
+    for _ in 0..10_000 {
+        match server.send(stalled_id, &chunk) {
+            Ok(()) => {}
+            Err(e) => {
+                full = Some(e);
+                break;
+            }
+        }
+    }
+    match full {
+        Some(SendError::QueueFull { limit, .. }) => assert_eq!(limit, 64 * 1024),
+        other => panic!("expected QueueFull, got {other:?}"),
+    }
+    let info = server.client_info(stalled_id).unwrap();
+    assert!(info.queued_output <= 64 * 1024, "{info:?}");
+
+    for i in 0..200 {
+        let line = format!("message {i}\n");
+        write(&mut healthy, line.as_bytes());
+        assert_eq!(read_n(&mut healthy, line.len()), line.as_bytes());
+    }
+    assert!(server.client_info(stalled_id).unwrap().queued_output <= 64 * 1024);
+    drop(stalled);
+}
+
+/// Replies sent from inside the message callback arrive (no deadlock on re-entry).
+#[test]
+fn reply_from_the_callback() {
+    let (server, events) = start(Config::default(), true);
+    let mut c = connect(addr(&server));
+    events.expect_connected(TIMEOUT).unwrap();
+    let big = vec![7u8; 1_000_000];
+    let reader = {
+        let mut c = c.try_clone().unwrap();
+        thread::spawn(move || {
+            let mut got = vec![0u8; 1_000_000];
+            c.read_exact(&mut got).map(|_| got)
+        })
+    };
+    c.write_all(&big).unwrap();
+    assert_eq!(reader.join().unwrap().unwrap(), big);
+    drop(server);
+}
+
+/// Peer closes, application disconnects and stop() race over hundreds of clients: every
+/// client reported connected is reported disconnected exactly once.
+#[test]
+fn disconnect_races_report_each_client_once() {
+    let (server, events) = start_default();
+    let server = Arc::new(server);
+    let n = 300;
+    let clients: Vec<TcpStream> = (0..n).map(|_| connect(addr(&server))).collect();
+    let mut ids = Vec::new();
+    for _ in 0..n {
+        ids.push(events.expect_connected(TIMEOUT).unwrap().id);
+    }
+    let closer = thread::spawn(move || {
+        let mut keep = Vec::new();
+        for (i, c) in clients.into_iter().enumerate() {
+            if i % 2 == 0 {
+                drop(c);
+            } else {
+                keep.push(c);
+            }
+        }
+    });
+    let app = {
+        let server = Arc::clone(&server);
+        let ids = ids.clone();
+        thread::spawn(move || {
+            for id in ids.iter().rev() {
+                server.disconnect(*id);
+            }
+        })
+    };
+    server.stop();
+    closer.join().unwrap();
+    app.join().unwrap();
+    let mut seen: HashMap<ClientId, DisconnectReason> = HashMap::new();
+    for e in events.collect_until(n, TIMEOUT, |e| matches!(e, Event::Disconnected(..))) {
+        if let Event::Disconnected(id, reason) = e {
+            assert!(
+                seen.insert(id, reason).is_none(),
+                "client {id} reported twice"
+            );
+        }
+    }
+    assert_eq!(seen.len(), n, "every client reported");
+    assert!(events.nothing_more_within(SHORT));
+    assert_eq!(server.client_count(), 0);
+}
+
+/// stop() with 500 connected clients returns within a second, every client told.
+#[test]
+fn stop_with_500_clients() {
+    let (server, events) = start_default();
+    let clients: Vec<TcpStream> = (0..500).map(|_| connect(addr(&server))).collect();
+    for _ in 0..500 {
+        events.expect_connected(TIMEOUT).unwrap();
+    }
+    let t = Instant::now();
+    server.stop();
+    let took = t.elapsed();
+    println!("stop() with 500 clients took {took:?}");
+    assert!(
+        took < std::time::Duration::from_secs(1),
+        "stop took {took:?}"
+    );
+    let gone = events.collect_until(500, TIMEOUT, |e| {
+        matches!(e, Event::Disconnected(_, DisconnectReason::ServerShutdown))
+    });
+    assert_eq!(gone.len(), 500);
+    drop(clients);
+}
