@@ -236,9 +236,10 @@ impl std::error::Error for SendError {}
 /// The server's settings; `Config::default()` is what `TcpServer::new` uses.
 #[derive(Clone, Debug)]
 pub struct Config {
-    /// Length of the kernel's queue of connections not yet accepted. std's `bind` asks for
-    /// 128; a burst of connects larger than that, while the acceptor is busy, loses SYNs, and
-    /// each lost SYN costs that client a one-second retransmission.
+    /// Length of the kernel's queue of connections not yet accepted (default 4096; Linux caps
+    /// it at `net.core.somaxconn`). std's `bind` asks for 128: a burst of connects larger
+    /// than the queue, while the acceptor is busy, loses SYNs, and each lost SYN costs that
+    /// client a one-second retransmission (`cargo run --release --bin bench_connect`).
     pub backlog: u32,
     /// The connection cap: a connection beyond it is closed at once (see
     /// [`Handler::rejected`]).
@@ -258,7 +259,7 @@ pub struct Config {
 impl Default for Config {
     fn default() -> Self {
         Config {
-            backlog: 1024,
+            backlog: 4096,
             max_clients: 10_000,
             max_output: 1024 * 1024,
             read_buffer: 4096,

@@ -21,7 +21,11 @@ fn every_include_resolves() {
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("book/src");
     let mut files = Vec::new();
     pages(&root, &mut files);
-    assert!(!files.is_empty(), "no book pages found under {}", root.display());
+    assert!(
+        !files.is_empty(),
+        "no book pages found under {}",
+        root.display()
+    );
     let mut problems = Vec::new();
     let mut includes = 0;
     for page in &files {
@@ -43,7 +47,8 @@ fn every_include_resolves() {
                 continue;
             };
             // Line ranges (`file.rs:10:20`) need no anchor.
-            let Some(anchor) = anchor.filter(|a| !a.chars().all(|c| c.is_ascii_digit() || c == ':'))
+            let Some(anchor) =
+                anchor.filter(|a| !a.chars().all(|c| c.is_ascii_digit() || c == ':'))
             else {
                 continue;
             };
@@ -59,6 +64,10 @@ fn every_include_resolves() {
             }
         }
     }
-    assert!(problems.is_empty(), "broken includes:\n{}", problems.join("\n"));
+    assert!(
+        problems.is_empty(),
+        "broken includes:\n{}",
+        problems.join("\n")
+    );
     println!("{includes} includes checked in {} pages", files.len());
 }

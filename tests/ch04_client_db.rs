@@ -31,7 +31,10 @@ fn insert_find_remove() {
     let (id, v) = db.find_by_peer(peer(5002)).unwrap();
     assert_eq!((id, *v), (ClientId(2), "two"));
     assert_eq!(*db.remove(ClientId(2)).unwrap(), "two");
-    assert!(db.remove(ClientId(2)).is_none(), "the second remove gets nothing");
+    assert!(
+        db.remove(ClientId(2)).is_none(),
+        "the second remove gets nothing"
+    );
     assert!(db.find_by_peer(peer(5002)).is_none());
     assert!(db.contains(ClientId(1)) && !db.contains(ClientId(2)));
 }
