@@ -79,8 +79,12 @@ impl Acceptor {
     pub fn stop(self) {
         self.stop.store(true, Ordering::SeqCst);
         self.waker.wake();
-        // The thread never panics on its own; if a callback panicked, it is already gone.
-        let _ = self.thread.join();
+        // From inside its own callback the thread cannot wait for itself; it leaves as soon
+        // as the callback returns and sees the flag.
+        if self.thread.thread().id() != thread::current().id() {
+            // The thread never panics on its own; if a callback panicked, it is already gone.
+            let _ = self.thread.join();
+        }
     }
     // ANCHOR_END: stop
 }

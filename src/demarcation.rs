@@ -3,6 +3,9 @@
 use std::fmt;
 use std::str::FromStr;
 
+/// Default largest message.
+pub const DEFAULT_MAX_LEN: usize = 10240;
+
 /// Byte order of the 2-byte length header.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum ByteOrder {

@@ -8,12 +8,13 @@
 
 use std::io::{self, BufRead};
 use std::net::SocketAddr;
+use std::process::ExitCode;
 use std::sync::mpsc::{self, Receiver, Sender};
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 use crate::client::{Client, ClientId};
-use crate::controller::{DisconnectReason, Handler, ServerHandle, TcpServer};
+use crate::controller::{Config, DisconnectReason, Handler, ServerHandle, TcpServer};
 
 /// One event the server reported to the application.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -267,6 +268,52 @@ pub fn serve_until_stdin_closes(server: &TcpServer, prefix: &str) {
     println!("{prefix} stdin closed: server stopped");
 }
 // ANCHOR_END: listen_mode
+
+// ANCHOR: chapter_main
+/// The whole `main` of a chapter binary: without arguments, run `script` (the scripted
+/// demonstration) and exit 0, or print its error and exit 1; with `--listen ADDR`, serve
+/// `listen_config` on ADDR (echoing messages if `echo`) until stdin closes.
+pub fn chapter_main(
+    chapter: &str,
+    listen_config: Config,
+    echo: bool,
+    script: impl FnOnce() -> Result<(), String>,
+) -> ExitCode {
+    let prefix = format!("[{chapter}]");
+    match listen_arg(chapter) {
+        Ok(Some(addr)) => {
+            let print = Print {
+                prefix: Some(prefix.clone()),
+                messages: true,
+            };
+            let (recorder, _events) = Recorder::new(print, echo);
+            let started = TcpServer::with_config(chapter, addr.as_str(), listen_config, recorder)
+                .and_then(|s| s.start().map(|_| s));
+            match started {
+                Ok(server) => {
+                    serve_until_stdin_closes(&server, &prefix);
+                    ExitCode::SUCCESS
+                }
+                Err(e) => {
+                    eprintln!("{prefix} {e}");
+                    ExitCode::FAILURE
+                }
+            }
+        }
+        Ok(None) => match script() {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(e) => {
+                eprintln!("{prefix} failed: {e}");
+                ExitCode::FAILURE
+            }
+        },
+        Err(usage) => {
+            eprintln!("{usage}");
+            ExitCode::from(2)
+        }
+    }
+}
+// ANCHOR_END: chapter_main
 
 /// The standard timeout of demonstrations: generous, because it is only reached on failure.
 pub const TIMEOUT: Duration = Duration::from_secs(10);

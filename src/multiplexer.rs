@@ -86,7 +86,11 @@ impl DrsLink {
     /// Asks the DRS thread to leave and joins it.
     pub(crate) fn stop_thread(&self, thread: JoinHandle<()>) {
         self.push(Command::Stop);
-        let _ = thread.join();
+        // Asked from inside one of its own callbacks (the application stopping the server on
+        // a message): the thread cannot wait for itself; it leaves when the callback returns.
+        if thread.thread().id() != std::thread::current().id() {
+            let _ = thread.join();
+        }
     }
 
     /// Drops every pending command (the server stopped; the DB is empty).

@@ -1,0 +1,109 @@
+//! Benchmark: memory per idle client. Run: `cargo run --release --bin bench_idle`.
+//!
+//! Starts a server, then a second copy of this program (so the 10 000 client sockets count
+//! against that process's descriptor limit, not ours) that opens 10 000 connections and
+//! keeps them idle. The server's resident memory (VmRSS) is read before and after, for two
+//! receive-buffer capacities; kernel socket buffers are not part of it.
+
+use std::io::{BufRead, BufReader, Write};
+use std::net::{SocketAddr, TcpStream};
+use std::process::{Command, Stdio};
+use std::sync::mpsc;
+use std::time::Duration;
+
+use tcpserverlib::demo::{Event, Recorder};
+use tcpserverlib::{Config, TcpServer};
+
+const CLIENTS: usize = 10_000;
+
+fn rss_bytes() -> Option<usize> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let line = status.lines().find(|l| l.starts_with("VmRSS:"))?;
+    let kb: usize = line.split_whitespace().nth(1)?.parse().ok()?;
+    Some(kb * 1024)
+}
+
+/// The client side: open `n` connections, say "ready", hold them until stdin closes.
+fn hold_clients(addr: SocketAddr, n: usize) -> Result<(), String> {
+    let mut keep = Vec::with_capacity(n);
+    for _ in 0..n {
+        keep.push(TcpStream::connect(addr).map_err(|e| format!("connect: {e}"))?);
+    }
+    println!("ready");
+    let _ = std::io::stdout().flush();
+    let mut line = String::new();
+    let _ = std::io::stdin().read_line(&mut line);
+    Ok(())
+}
+
+fn measure(read_buffer: usize) -> Result<(), String> {
+    let (recorder, events) = Recorder::silent();
+    let config = Config {
+        read_buffer,
+        framing: "length".parse().map_err(|e| format!("{e}"))?,
+        max_clients: CLIENTS + 10,
+        ..Config::default()
+    };
+    let server = TcpServer::with_config("idle", "127.0.0.1:0", config, recorder)
+        .map_err(|e| e.to_string())?;
+    server.start().map_err(|e| e.to_string())?;
+    let addr = server.local_addr().ok_or("no address")?;
+    let before = rss_bytes().ok_or("no /proc/self/status (Linux only)")?;
+    let me = std::env::current_exe().map_err(|e| e.to_string())?;
+    let mut child = Command::new(me)
+        .args(["--hold", &addr.to_string(), &CLIENTS.to_string()])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .map_err(|e| format!("cannot start the client process: {e}"))?;
+    let stdout = child.stdout.take().ok_or("no child stdout")?;
+    let (tx, rx) = mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+            let _ = tx.send(line);
+        }
+    });
+    let ready = rx.recv_timeout(Duration::from_secs(60));
+    let mut connected = 0;
+    while connected < CLIENTS {
+        match events.next(Duration::from_secs(30)) {
+            Some(Event::Connected(_)) => connected += 1,
+            Some(_) => {}
+            None => break,
+        }
+    }
+    let after = rss_bytes().ok_or("no RSS")?;
+    drop(child.stdin.take());
+    let _ = child.wait();
+    if ready.as_deref() != Ok("ready") || connected < CLIENTS {
+        return Err(format!("only {connected} of {CLIENTS} clients connected"));
+    }
+    let per_client = (after.saturating_sub(before)) as f64 / CLIENTS as f64;
+    println!(
+        "{read_buffer:>12} | {CLIENTS:>7} | {:>9.1} MiB | {:>9.1} MiB | {per_client:>8.0}",
+        before as f64 / 1048576.0,
+        after as f64 / 1048576.0
+    );
+    server.stop();
+    Ok(())
+}
+
+fn main() {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let result = match args.as_slice() {
+        [flag, addr, n] if flag == "--hold" => match (addr.parse(), n.parse()) {
+            (Ok(addr), Ok(n)) => hold_clients(addr, n),
+            _ => Err("usage: bench_idle --hold ADDR N".into()),
+        },
+        [] => {
+            println!("command: cargo run --release --bin bench_idle");
+            println!("read_buffer  | clients | RSS before    | RSS after     | bytes/client");
+            measure(4096).and_then(|_| measure(16 * 1024))
+        }
+        _ => Err("usage: cargo run --release --bin bench_idle".into()),
+    };
+    if let Err(e) = result {
+        eprintln!("bench_idle: {e}");
+        std::process::exit(1);
+    }
+}
