@@ -224,3 +224,58 @@ fn stop_with_500_clients() {
     assert_eq!(gone.len(), 500);
     drop(clients);
 }
+
+/// Dropping a running server stops it: every client is told "server shutdown" and sees the
+/// connection close.
+#[test]
+fn dropping_the_server_stops_it() {
+    let (server, events) = start_default();
+    let mut c = connect(addr(&server));
+    let id = events.expect_connected(TIMEOUT).unwrap().id;
+    drop(server);
+    assert_eq!(
+        events.expect_disconnected(TIMEOUT).unwrap(),
+        (id, DisconnectReason::ServerShutdown)
+    );
+    assert!(read_to_eof(&mut c).is_empty());
+}
+
+/// The application may stop the server from inside its own message callback (on the DRS
+/// thread): no deadlock, no panic, every client told.
+#[test]
+fn stop_from_inside_a_callback() {
+    use std::sync::OnceLock;
+    use tcpserverlib::{Client, Handler, ServerHandle, TcpServer};
+
+    struct StopOnMessage {
+        server: Arc<OnceLock<Arc<TcpServer>>>,
+        done: std::sync::Mutex<std::sync::mpsc::Sender<DisconnectReason>>,
+    }
+    impl Handler for StopOnMessage {
+        fn message(&self, _: &ServerHandle, _: &Client, _: &[u8]) {
+            if let Some(server) = self.server.get() {
+                server.stop();
+            }
+        }
+        fn disconnected(&self, _: &ServerHandle, _: &Client, reason: &DisconnectReason) {
+            let _ = self.done.lock().unwrap().send(reason.clone());
+        }
+    }
+    let cell = Arc::new(OnceLock::new());
+    let (tx, rx) = std::sync::mpsc::channel();
+    let handler = StopOnMessage {
+        server: Arc::clone(&cell),
+        done: std::sync::Mutex::new(tx),
+    };
+    let server = Arc::new(TcpServer::new("self-stop", "127.0.0.1:0", handler).unwrap());
+    server.start().unwrap();
+    let _ = cell.set(Arc::clone(&server));
+    let mut c = connect(addr(&server));
+    write(&mut c, b"stop please");
+    assert_eq!(
+        rx.recv_timeout(TIMEOUT).unwrap(),
+        DisconnectReason::ServerShutdown
+    );
+    assert!(read_to_eof(&mut c).is_empty());
+    assert_eq!(server.client_count(), 0);
+}

@@ -1,7 +1,7 @@
 //! `tcpserver`: the course's `testapp` — one server started at once, and a shell to create,
 //! start, inspect and stop more. `cargo run --bin tcpserver -- --help` lists the flags.
 
-use std::io::{self, BufRead, Write};
+use std::io::{self, BufRead, IsTerminal, Write};
 use std::process::ExitCode;
 
 use tcpserverlib::cli::{parse_framing, Outcome, Shell, ShellOptions, DEFAULT_ADDR};
@@ -97,12 +97,18 @@ fn main() -> ExitCode {
 
 fn run_shell(shell: &mut Shell) {
     let stdin = io::stdin();
+    // A prompt helps a person at a terminal; in a piped script it would only clutter output.
+    let prompt = stdin.is_terminal();
     let mut lines = stdin.lock().lines();
     loop {
-        print!("tcpserver> ");
-        let _ = io::stdout().flush();
+        if prompt {
+            print!("tcpserver> ");
+            let _ = io::stdout().flush();
+        }
         let Some(Ok(line)) = lines.next() else {
-            println!();
+            if prompt {
+                println!();
+            }
             return;
         };
         match shell.execute_line(&line) {
