@@ -498,20 +498,29 @@ impl TcpServer {
             return Err(shared.state_error(StateError::AlreadyRunning));
         }
         let listener = shared.bind()?;
-        *lock(&shared.local_addr) = listener.local_addr().ok();
-        let acceptor = shared.start_acceptor(listener)?;
+        let bound = listener.local_addr().ok();
+        // The wheel first: the first client accepted must find it turning.
+        if let Some(ka) = &shared.keepalive {
+            ka.start();
+        }
+        let acceptor = match shared.start_acceptor(listener) {
+            Ok(acceptor) => acceptor,
+            Err(e) => {
+                shared.stop_keepalive();
+                return Err(e);
+            }
+        };
         let drs = match shared.start_drs() {
             Ok(drs) => drs,
             Err(e) => {
                 acceptor.stop();
+                shared.stop_keepalive();
                 return Err(e);
             }
         };
         services.acceptor = Some(acceptor);
         services.drs = Some(drs);
-        if let Some(ka) = &shared.keepalive {
-            ka.start();
-        }
+        *lock(&shared.local_addr) = bound;
         lock(&shared.state)
             .start()
             .map_err(|e| shared.state_error(e))?;
@@ -536,9 +545,7 @@ impl TcpServer {
         if let Some(drs) = services.drs.take() {
             shared.drs.stop_thread(drs);
         }
-        if let Some(ka) = &shared.keepalive {
-            ka.stop();
-        }
+        shared.stop_keepalive();
         let _ = lock(&shared.state).stop();
         *lock(&shared.local_addr) = None;
         let leftovers = shared.db.drain();
@@ -764,6 +771,12 @@ impl Shared {
 
     pub(crate) fn flags(&self) -> ServerFlags {
         lock(&self.state).flags()
+    }
+
+    fn stop_keepalive(&self) {
+        if let Some(ka) = &self.keepalive {
+            ka.stop();
+        }
     }
 
     fn state_error(&self, error: StateError) -> ServerError {
