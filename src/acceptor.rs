@@ -24,12 +24,14 @@ use std::time::Duration;
 
 use crate::select::{Interest, PollSet, Waker};
 
+// ANCHOR: backoff
 /// How long accepting pauses after a resource error (too many open files, out of memory),
 /// doubling on each repeat up to [`MAX_BACKOFF`]. Retrying at once would spin: the
 /// connection stays queued, so the listener stays readable.
 pub const FIRST_BACKOFF: Duration = Duration::from_millis(10);
 /// The longest pause between accept attempts after repeated resource errors.
 pub const MAX_BACKOFF: Duration = Duration::from_secs(1);
+// ANCHOR_END: backoff
 
 // ANCHOR: acceptor
 /// The running CAS thread, and how to stop it.
@@ -45,6 +47,7 @@ pub struct Acceptor {
 // ANCHOR_END: acceptor
 
 impl Acceptor {
+    // ANCHOR: start
     /// Starts the CAS thread `cas-<server>` on `listener`. Each accepted connection goes to
     /// `on_client`; each accept error goes to `on_error`, after which accepting resumes.
     ///
@@ -72,6 +75,7 @@ impl Acceptor {
             thread,
         })
     }
+    // ANCHOR_END: start
 
     // ANCHOR: stop
     /// Asks the thread to stop, wakes it, and joins it. The listening socket is closed when
@@ -145,9 +149,11 @@ fn accept_all(
 }
 // ANCHOR_END: run
 
+// ANCHOR: next_backoff
 fn next_backoff(previous: Option<Duration>) -> Duration {
     match previous {
         None => FIRST_BACKOFF,
         Some(d) => (d * 2).min(MAX_BACKOFF),
     }
 }
+// ANCHOR_END: next_backoff

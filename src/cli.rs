@@ -19,6 +19,7 @@ use crate::keepalive::KeepAliveConfig;
 /// The address a server gets when none is given, and the `tcpserver` default.
 pub const DEFAULT_ADDR: &str = "127.0.0.1:40000";
 
+// ANCHOR: usage
 /// The usage text printed by `help` and after a mistyped command.
 pub const USAGE: &str = "\
 commands:
@@ -33,6 +34,7 @@ commands:
   show tcp-server [<name>]                      one server, or all of them
   help                                          this text
   exit                                          stop every server and leave (also Ctrl-D)";
+// ANCHOR_END: usage
 
 // ANCHOR: command
 /// One parsed shell command.

@@ -64,6 +64,7 @@ impl<T> ClientDb<T> {
         }
     }
 
+    // ANCHOR: lock
     fn lock(&self) -> MutexGuard<'_, Inner<T>> {
         // A panic elsewhere while holding the lock leaves the two maps consistent (each
         // operation below updates both before it can panic), so the data is still usable.
@@ -71,6 +72,7 @@ impl<T> ClientDb<T> {
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
+    // ANCHOR_END: lock
 
     // ANCHOR: insert
     /// Adds a client unless the DB already holds `max` clients (the connection cap); the
@@ -108,6 +110,7 @@ impl<T> ClientDb<T> {
     }
     // ANCHOR_END: remove
 
+    // ANCHOR: lookups
     /// The client with this id.
     pub fn get(&self, id: ClientId) -> Option<Arc<T>> {
         self.lock().by_id.get(&id).map(|(_, v)| Arc::clone(v))
@@ -124,6 +127,7 @@ impl<T> ClientDb<T> {
         let id = *db.by_peer.get(&peer)?;
         db.by_id.get(&id).map(|(_, v)| (id, Arc::clone(v)))
     }
+    // ANCHOR_END: lookups
 
     /// Number of stored clients.
     pub fn len(&self) -> usize {
@@ -151,6 +155,7 @@ impl<T> ClientDb<T> {
     }
     // ANCHOR_END: snapshot
 
+    // ANCHOR: drain
     /// Removes every client and returns them in id order (the controller's purge at shutdown).
     pub fn drain(&self) -> Vec<(ClientId, Arc<T>)> {
         let mut db = self.lock();
@@ -160,4 +165,5 @@ impl<T> ClientDb<T> {
         all.sort_by_key(|(id, _)| *id);
         all
     }
+    // ANCHOR_END: drain
 }

@@ -195,6 +195,7 @@ impl std::error::Error for ServerError {
     }
 }
 
+// ANCHOR: send_error
 /// Why a message could not be queued for a client.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum SendError {
@@ -231,6 +232,7 @@ impl fmt::Display for SendError {
 }
 
 impl std::error::Error for SendError {}
+// ANCHOR_END: send_error
 
 // ANCHOR: config
 /// The server's settings; `Config::default()` is what `TcpServer::new` uses.
@@ -333,6 +335,7 @@ pub struct ClientInfo {
 }
 
 impl Connection {
+    // ANCHOR: flush
     /// Writes as much queued output as the kernel takes without blocking. Returns true when
     /// the queue is empty afterwards.
     pub(crate) fn flush(&self) -> io::Result<bool> {
@@ -352,6 +355,7 @@ impl Connection {
         }
         Ok(true)
     }
+    // ANCHOR_END: flush
 
     pub(crate) fn queued_output(&self) -> usize {
         lock(&self.outbox).len()
@@ -423,6 +427,7 @@ impl TcpServer {
         TcpServer::with_config(name, addr, Config::default(), handler)
     }
 
+    // ANCHOR: with_config
     /// A server with explicit settings.
     ///
     /// # Errors
@@ -460,6 +465,7 @@ impl TcpServer {
             },
         })
     }
+    // ANCHOR_END: with_config
 
     /// A handle for other threads.
     pub fn handle(&self) -> ServerHandle {
@@ -786,6 +792,7 @@ impl Shared {
         }
     }
 
+    // ANCHOR: bind
     fn bind(&self) -> Result<TcpListener, ServerError> {
         let (given, addrs) = lock(&self.addr).clone();
         let listener = TcpListener::bind(&addrs[..]).map_err(|source| ServerError::Bind {
@@ -817,6 +824,7 @@ impl Shared {
             source,
         })
     }
+    // ANCHOR_END: bind
 
     fn start_drs(self: &Arc<Self>) -> Result<JoinHandle<()>, ServerError> {
         let shared = Arc::clone(self);
@@ -884,6 +892,7 @@ impl Shared {
         })
     }
 
+    // ANCHOR: queue_output
     /// Queues already-framed bytes for a client and writes what the socket takes at once.
     pub(crate) fn queue_output(&self, conn: &Connection, framed: &[u8]) -> Result<(), SendError> {
         let mut out = lock(&conn.outbox);
@@ -907,6 +916,7 @@ impl Shared {
         }
         Ok(())
     }
+    // ANCHOR_END: queue_output
 
     // ANCHOR: close_client
     /// Disconnects a client for `reason`, if it is still connected. Whoever wins the removal
@@ -937,6 +947,7 @@ impl Shared {
     }
     // ANCHOR_END: close_client
 
+    // ANCHOR: deliver
     /// Delivers one message to the application, unless the client was closed meanwhile.
     pub(crate) fn deliver(self: &Arc<Self>, conn: &Connection, message: &[u8]) {
         if conn.closed.load(Ordering::SeqCst) {
@@ -951,6 +962,7 @@ impl Shared {
         conn.stats.messages_in.fetch_add(1, Ordering::Relaxed);
         self.handler.message(&self.handle(), &conn.client, message);
     }
+    // ANCHOR_END: deliver
 
     fn info(&self, conn: &Connection) -> ClientInfo {
         let s = &conn.stats;

@@ -71,6 +71,7 @@ impl DrsLink {
     }
     // ANCHOR_END: push
 
+    // ANCHOR: link_api
     pub(crate) fn start_listen(&self, conn: Arc<Connection>) {
         self.push(Command::Listen(conn));
     }
@@ -82,6 +83,7 @@ impl DrsLink {
     pub(crate) fn want_write(&self, id: ClientId) {
         self.push(Command::WantWrite(id));
     }
+    // ANCHOR_END: link_api
 
     /// Asks the DRS thread to leave and joins it.
     pub(crate) fn stop_thread(&self, thread: JoinHandle<()>) {
@@ -104,12 +106,14 @@ impl DrsLink {
     }
 }
 
+// ANCHOR: listened
 /// One client as the DRS sees it.
 struct Listened {
     conn: Arc<Connection>,
     /// Output is waiting: also poll for writability.
     want_write: bool,
 }
+// ANCHOR_END: listened
 
 // ANCHOR: run
 /// The DRS thread's loop: wait on every client and the waker, apply commands, serve the

@@ -6,6 +6,7 @@ use std::process::ExitCode;
 
 use tcpserverlib::cli::{parse_framing, Outcome, Shell, ShellOptions, DEFAULT_ADDR};
 
+// ANCHOR: flags
 const FLAGS: &str = "\
 usage: tcpserver [--name NAME] [--addr ADDR] [--framing KIND] [--echo] [--quiet] [--no-shell]
   --name NAME      name of the first server (default: default)
@@ -14,6 +15,7 @@ usage: tcpserver [--name NAME] [--addr ADDR] [--framing KIND] [--echo] [--quiet]
   --echo           send every received message back to its sender
   --quiet          do not print a line per event
   --no-shell       serve without reading commands from stdin (stop with Ctrl-C)";
+// ANCHOR_END: flags
 
 struct Args {
     name: String,
