@@ -91,8 +91,10 @@ pub enum FrameError {
     /// The payload does not fit the framing's size rules.
     WrongSize { len: usize, expected: String },
     /// The payload contains the delimiter of a delimited framing at byte offset `at`, so the
-    /// receiver would cut it there. `delimiter` is the delimiter, escaped for display. Under
-    /// line framing a payload ending in `\r` counts too, as the receiver would strip it.
+    /// receiver would cut it there. `delimiter` is the delimiter, escaped for display. A
+    /// delimiter that would start inside the payload and end in the appended delimiter counts
+    /// too (`"ab"` then `"aba"`), and so, under line framing, does a payload ending in `\r`,
+    /// which the receiver would strip.
     ContainsDelimiter { at: usize, delimiter: String },
 }
 
@@ -194,7 +196,9 @@ impl Framing {
                         expected: format!("at most {max_len} bytes before the delimiter"),
                     });
                 }
-                if let Some(at) = find(payload, &[], 0, delimiter) {
+                // Searched in payload + delimiter: the receiver cuts at the first occurrence,
+                // which must be the appended one. ("ab" + "aba" would be cut at 0.)
+                if let Some(at) = find(payload, delimiter, 0, delimiter).filter(|&at| at < len) {
                     return Err(FrameError::ContainsDelimiter {
                         at,
                         delimiter: escaped(delimiter),
