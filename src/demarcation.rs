@@ -1,10 +1,42 @@
-//! Chapter 6 — TCP message demarcation. (Interface fixed; bodies being written.)
+//! Chapter 6 — TCP message demarcation.
+//!
+//! TCP has no idea where one message ends and the next begins: "Hello Abhishek" may arrive as
+//! `Hell`, `o Ab`, `hish`, `ek`, and two messages sent in a loop may arrive glued together. The
+//! application has to find the boundaries itself. The course does it with a `TcpMsgDemarcar`
+//! per client (TcpMsgDemarcar.h/.cpp): received bytes go into the client's circular buffer, and
+//! as soon as a whole message is in there it is taken out and handed to the application. Two
+//! rules are taught: every message has the same fixed size (`TcpMsgFixedSizeDemarcar`), or
+//! every message starts with a 2-byte header holding its total length, header included
+//! (`TcpMsgVariableSizeDemarcar`). The course also names a third, "pattern" demarcation, and
+//! leaves it unimplemented; we implement it as [`Framing::Delimited`] (newline-ended lines, so
+//! `nc` and telnet can talk to the demos).
+//!
+//! What changes in Rust:
+//! - the course's class hierarchy with virtual `IsBufferReadyToFlush`/`ProcessClientMsg`
+//!   becomes one [`Framing`] enum and one [`Demarcator`] that matches on it: the set of rules
+//!   is closed, so an enum says so;
+//! - the demarcator does not call the application: [`Demarcator::feed`] returns the complete
+//!   messages, and the caller (the DRS) hands them to the handler without holding any lock;
+//! - a peer that breaks the rules (a header announcing 0 or 65535 bytes, a line that never
+//!   ends) gets a [`ProtocolError`] naming what was wrong, and is disconnected; the course
+//!   trusts its peer;
+//! - the header's byte order is a choice: big-endian (network order) by default, little-endian
+//!   so the course's own C++ client, which writes host order on x86, can talk to us.
+//!
+//! A production server would use tokio-util's `LengthDelimitedCodec` or `LinesCodec` over a
+//! growable `bytes::BytesMut`, which cut frames out without copying them.
 
+use crate::circular_buffer::CircularBuffer;
 use std::fmt;
 use std::str::FromStr;
 
-/// Default largest message.
+/// Default limit on one message (header or delimiter included for length-prefixed framing,
+/// excluded for delimited framing), in bytes: large enough for the course's demos, small
+/// enough that 10 000 idle clients cost about 100 MiB of buffers.
 pub const DEFAULT_MAX_LEN: usize = 10240;
+
+/// Size of the length header of [`Framing::LengthPrefixed`].
+pub const HEADER_LEN: usize = 2;
 
 /// Byte order of the 2-byte length header.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -15,18 +47,30 @@ pub enum ByteOrder {
     Little,
 }
 
+// ANCHOR: framing
 /// How the bytes of one client's stream are cut into messages.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Framing {
     /// Bytes delivered as they arrive.
     None,
     /// Every message is exactly this many bytes.
+    ///
+    /// `Fixed(0)` cannot cut anything (a zero-byte message would repeat forever), so a
+    /// [`Demarcator`] treats it like [`Framing::None`]; `"fixed:0"` does not parse.
     Fixed(usize),
     /// A 2-byte header holds the total length, header included.
+    ///
+    /// `max_len` bounds that total; a header can announce at most 65535 whatever `max_len` says.
     LengthPrefixed { order: ByteOrder, max_len: usize },
     /// Messages end with `delimiter` (which is not part of the message).
+    ///
+    /// `max_len` bounds the message without its delimiter. A delimiter of exactly `\n` is a
+    /// *line*: a `\r` just before it is dropped too, so telnet's `\r\n` lines arrive clean. An
+    /// empty delimiter cannot cut anything, so a [`Demarcator`] treats it like
+    /// [`Framing::None`].
     Delimited { delimiter: Vec<u8>, max_len: usize },
 }
+// ANCHOR_END: framing
 
 /// Why a client's stream cannot be cut into messages; the client is then disconnected.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -46,88 +90,539 @@ pub enum ProtocolError {
 pub enum FrameError {
     /// The payload does not fit the framing's size rules.
     WrongSize { len: usize, expected: String },
+    /// The payload contains the delimiter of a delimited framing at byte offset `at`, so the
+    /// receiver would cut it there. `delimiter` is the delimiter, escaped for display. A
+    /// delimiter that would start inside the payload and end in the appended delimiter counts
+    /// too (`"ab"` then `"aba"`), and so, under line framing, does a payload ending in `\r`,
+    /// which the receiver would strip.
+    ContainsDelimiter { at: usize, delimiter: String },
 }
 
-/// A parse failure of [`Framing::from_str`].
+/// A parse failure of [`Framing::from_str`]; the string says what was wrong and what was
+/// expected.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ParseFramingError(pub String);
 
+/// What [`Framing::from_str`] accepts, for error messages.
+const EXPECTED: &str = "expected none, fixed:N, length, length-le or line";
+
+/// Largest size a `fixed:N` may ask for: the course's sizes are `uint16_t`, and each client
+/// buffers at least one whole message.
+pub const MAX_FIXED_LEN: usize = u16::MAX as usize;
+
+/// Writes bytes as a Rust-like escaped string, for messages about delimiters.
+fn escaped(bytes: &[u8]) -> String {
+    bytes.escape_ascii().to_string()
+}
+
 impl Framing {
+    /// Length-prefixed framing with a big-endian header and [`DEFAULT_MAX_LEN`]: what
+    /// `"length"` parses to.
+    pub fn length() -> Framing {
+        Framing::LengthPrefixed {
+            order: ByteOrder::Big,
+            max_len: DEFAULT_MAX_LEN,
+        }
+    }
+
+    /// Newline-ended lines of at most [`DEFAULT_MAX_LEN`] bytes: what `"line"` parses to.
+    pub fn line() -> Framing {
+        Framing::Delimited {
+            delimiter: b"\n".to_vec(),
+            max_len: DEFAULT_MAX_LEN,
+        }
+    }
+
+    /// True for a delimited framing whose delimiter is exactly `\n`, where a `\r` before the
+    /// delimiter is dropped.
+    fn is_line(delimiter: &[u8]) -> bool {
+        delimiter == b"\n"
+    }
+
+    // ANCHOR: encode
     /// Frames `payload` for sending under this framing.
     ///
+    /// - none: the payload as is;
+    /// - fixed N: the payload, which must be exactly N bytes;
+    /// - length-prefixed: a 2-byte header holding `payload.len() + 2`, then the payload;
+    /// - delimited: the payload, then the delimiter.
+    ///
     /// # Errors
-    /// [`FrameError::WrongSize`] when the payload cannot be expressed in this framing.
+    /// [`FrameError::WrongSize`] when the payload cannot be expressed in this framing (not N
+    /// bytes; a frame over `max_len` or over the 65535 a header can hold; a delimited message
+    /// over `max_len`). [`FrameError::ContainsDelimiter`] when a delimited payload contains
+    /// its delimiter (or, for lines, ends with `\r`).
     pub fn encode(&self, payload: &[u8]) -> Result<Vec<u8>, FrameError> {
-        Ok(payload.to_vec())
+        let len = payload.len();
+        match self {
+            Framing::None => Ok(payload.to_vec()),
+            Framing::Fixed(n) => {
+                if len != *n {
+                    return Err(FrameError::WrongSize {
+                        len,
+                        expected: format!("exactly {n} bytes"),
+                    });
+                }
+                Ok(payload.to_vec())
+            }
+            Framing::LengthPrefixed { order, max_len } => {
+                let max_total = (*max_len).min(u16::MAX as usize);
+                let total = match u16::try_from(len + HEADER_LEN) {
+                    Ok(total) if usize::from(total) <= max_total => total,
+                    _ => {
+                        return Err(FrameError::WrongSize {
+                            len,
+                            expected: format!(
+                                "at most {} bytes of payload (frames of at most {max_total} \
+                                 bytes, 2-byte header included)",
+                                max_total.saturating_sub(HEADER_LEN)
+                            ),
+                        })
+                    }
+                };
+                let header = match order {
+                    ByteOrder::Big => total.to_be_bytes(),
+                    ByteOrder::Little => total.to_le_bytes(),
+                };
+                let mut frame = Vec::with_capacity(len + HEADER_LEN);
+                frame.extend_from_slice(&header);
+                frame.extend_from_slice(payload);
+                Ok(frame)
+            }
+            Framing::Delimited { delimiter, max_len } => {
+                if len > *max_len {
+                    return Err(FrameError::WrongSize {
+                        len,
+                        expected: format!("at most {max_len} bytes before the delimiter"),
+                    });
+                }
+                // Searched in payload + delimiter: the receiver cuts at the first occurrence,
+                // which must be the appended one. ("ab" + "aba" would be cut at 0.)
+                if let Some(at) = find(payload, delimiter, 0, delimiter).filter(|&at| at < len) {
+                    return Err(FrameError::ContainsDelimiter {
+                        at,
+                        delimiter: escaped(delimiter),
+                    });
+                }
+                if Framing::is_line(delimiter) && payload.last() == Some(&b'\r') {
+                    return Err(FrameError::ContainsDelimiter {
+                        at: len - 1,
+                        delimiter: escaped(b"\r\n"),
+                    });
+                }
+                let mut frame = Vec::with_capacity(len + delimiter.len());
+                frame.extend_from_slice(payload);
+                frame.extend_from_slice(delimiter);
+                Ok(frame)
+            }
+        }
+    }
+    // ANCHOR_END: encode
+
+    /// The smallest circular buffer that always holds one maximal message of this framing
+    /// (its header or delimiter included), so that a full buffer always contains a complete
+    /// message or a violation, and [`Demarcator::feed`] always makes progress.
+    pub fn min_capacity(&self) -> usize {
+        match self {
+            Framing::None => 1,
+            Framing::Fixed(n) => *n,
+            Framing::LengthPrefixed { max_len, .. } => {
+                (*max_len).clamp(HEADER_LEN, u16::MAX as usize)
+            }
+            Framing::Delimited { delimiter, max_len } => {
+                raw_limit(delimiter, *max_len).saturating_add(delimiter.len())
+            }
+        }
     }
 }
 
-/// One client's receive side: its circular buffer and the framing that cuts it.
-pub struct Demarcator {
-    framing: Framing,
+/// Longest run of bytes before a delimiter that may still turn into a legal message: for lines
+/// one more than `max_len`, for the `\r` that will be stripped.
+fn raw_limit(delimiter: &[u8], max_len: usize) -> usize {
+    if Framing::is_line(delimiter) {
+        max_len.saturating_add(1)
+    } else {
+        max_len
+    }
 }
+
+/// Reads the next `len` bytes of `buffer` out as a message, then drops `skip` more (a
+/// delimiter). Callers have checked that `len + skip` bytes are buffered.
+fn take(buffer: &mut CircularBuffer, len: usize, skip: usize) -> Vec<u8> {
+    let mut message = vec![0; len];
+    buffer.read(&mut message);
+    buffer.consume(skip);
+    message
+}
+
+/// Finds `needle` in the concatenation of `head` and `tail` (the two halves of a circular
+/// buffer), starting at offset `from`. Returns its offset.
+///
+/// Candidates are found with a slice search for the needle's first byte, so the common case
+/// (a one-byte `\n`) is a plain scan of each half; the rest of the needle is then compared
+/// across the seam.
+fn find(head: &[u8], tail: &[u8], from: usize, needle: &[u8]) -> Option<usize> {
+    let (&first, rest) = needle.split_first()?;
+    let total = head.len() + tail.len();
+    let at = |i: usize| {
+        if i < head.len() {
+            head[i]
+        } else {
+            tail[i - head.len()]
+        }
+    };
+    let mut i = from;
+    while i + needle.len() <= total {
+        // Next occurrence of the first byte, searching whichever half `i` is in.
+        let found = if i < head.len() {
+            match head[i..].iter().position(|&b| b == first) {
+                Some(p) => i + p,
+                None => {
+                    i = head.len();
+                    continue;
+                }
+            }
+        } else {
+            let start = i - head.len();
+            head.len() + start + tail[start..].iter().position(|&b| b == first)?
+        };
+        if found + needle.len() > total {
+            return None;
+        }
+        if rest
+            .iter()
+            .enumerate()
+            .all(|(k, &b)| at(found + 1 + k) == b)
+        {
+            return Some(found);
+        }
+        i = found + 1;
+    }
+    None
+}
+
+/// The cutting rule a [`Demarcator`] applies: its framing with the degenerate cases (`Fixed(0)`,
+/// an empty delimiter) already turned into [`Rule::PassThrough`].
+#[derive(Debug)]
+enum Rule {
+    PassThrough,
+    Fixed(usize),
+    Length { order: ByteOrder, max_len: usize },
+    Delimited { delimiter: Vec<u8>, max_len: usize },
+}
+
+// ANCHOR: demarcator
+/// One client's receive side: its circular buffer and the framing that cuts it.
+///
+/// One per client (the course's `TcpMsgDemarcar` attached to each `TcpClient`). The buffer is
+/// allocated once, with the capacity asked for, raised if needed to hold one maximal message
+/// (see [`Framing::min_capacity`]); with [`Framing::None`] nothing is ever buffered and the
+/// buffer is a single byte.
+#[derive(Debug)]
+pub struct Demarcator {
+    /// The framing as configured, for `show` commands and error messages.
+    framing: Framing,
+
+    /// The framing as applied, degenerate cases resolved once instead of on every feed.
+    rule: Rule,
+
+    /// Bytes received and not yet part of a delivered message (the course's `bcb`).
+    buffer: CircularBuffer,
+
+    /// How far a delimited search already looked without finding the delimiter, so bytes
+    /// arriving one at a time are not rescanned from the start each time.
+    scanned: usize,
+
+    /// The violation that ended this stream; once set, nothing more is delivered and every
+    /// later call reports it again.
+    failed: Option<ProtocolError>,
+}
+// ANCHOR_END: demarcator
 
 impl Demarcator {
-    /// A demarcator whose circular buffer holds `capacity` bytes.
+    /// A demarcator whose circular buffer holds `capacity` bytes, raised to
+    /// [`Framing::min_capacity`] if smaller so that one maximal message always fits.
     pub fn new(framing: Framing, capacity: usize) -> Demarcator {
-        let _ = capacity;
-        Demarcator { framing }
+        let rule = match &framing {
+            Framing::None | Framing::Fixed(0) => Rule::PassThrough,
+            Framing::Delimited { delimiter, .. } if delimiter.is_empty() => Rule::PassThrough,
+            Framing::Fixed(n) => Rule::Fixed(*n),
+            Framing::LengthPrefixed { order, max_len } => Rule::Length {
+                order: *order,
+                max_len: *max_len,
+            },
+            Framing::Delimited { delimiter, max_len } => Rule::Delimited {
+                delimiter: delimiter.clone(),
+                max_len: *max_len,
+            },
+        };
+        let capacity = match rule {
+            // Nothing is ever stored; keep the smallest buffer rather than none, so every
+            // Demarcator has the same shape.
+            Rule::PassThrough => 1,
+            _ => capacity.max(framing.min_capacity()),
+        };
+        Demarcator {
+            framing,
+            rule,
+            buffer: CircularBuffer::new(capacity),
+            scanned: 0,
+            failed: None,
+        }
     }
+
+    /// The framing this demarcator was built with.
+    pub fn framing(&self) -> &Framing {
+        &self.framing
+    }
+
+    /// Capacity of the circular buffer actually allocated (after raising, see [`new`](Self::new)).
+    pub fn capacity(&self) -> usize {
+        self.buffer.capacity()
+    }
+
+    // ANCHOR: feed
     /// Feeds bytes read from the socket; pushes every complete message onto `out`.
+    ///
+    /// `bytes` may be larger than the buffer's free space: what fits is written, complete
+    /// messages are cut out to make room, and so on until every byte is in. With
+    /// [`Framing::None`] each non-empty feed is one message.
     ///
     /// # Errors
     /// The first protocol violation; messages completed before it are already in `out`.
+    /// After a violation nothing more is delivered, and every later call returns it again.
     pub fn feed(&mut self, bytes: &[u8], out: &mut Vec<Vec<u8>>) -> Result<(), ProtocolError> {
-        let _ = &self.framing;
-        if !bytes.is_empty() {
-            out.push(bytes.to_vec());
+        if let Some(e) = &self.failed {
+            return Err(e.clone());
         }
-        Ok(())
+        if let Rule::PassThrough = self.rule {
+            if !bytes.is_empty() {
+                out.push(bytes.to_vec());
+            }
+            return Ok(());
+        }
+        let mut rest = bytes;
+        loop {
+            let written = self.buffer.write(rest);
+            rest = &rest[written..];
+            if let Err(e) = self.extract(out) {
+                self.failed = Some(e.clone());
+                return Err(e);
+            }
+            if rest.is_empty() {
+                return Ok(());
+            }
+            // The buffer was full and extraction freed nothing. The capacity rule makes this
+            // unreachable; should it ever happen, ending the client beats spinning forever.
+            if self.buffer.is_full() {
+                let e = ProtocolError::MessageTooLong {
+                    max: self.buffer.capacity(),
+                };
+                self.failed = Some(e.clone());
+                return Err(e);
+            }
+        }
     }
+    // ANCHOR_END: feed
+
+    // ANCHOR: extract
+    /// Cuts every complete message out of the buffer (the course's `ProcessClientMsg` loop).
+    fn extract(&mut self, out: &mut Vec<Vec<u8>>) -> Result<(), ProtocolError> {
+        loop {
+            let available = self.buffer.len();
+            let message = match &self.rule {
+                Rule::PassThrough => return Ok(()),
+                Rule::Fixed(n) => {
+                    if available < *n {
+                        return Ok(());
+                    }
+                    take(&mut self.buffer, *n, 0)
+                }
+                Rule::Length { order, max_len } => {
+                    let mut header = [0u8; HEADER_LEN];
+                    if self.buffer.peek(&mut header) < HEADER_LEN {
+                        return Ok(());
+                    }
+                    let len = usize::from(match order {
+                        ByteOrder::Big => u16::from_be_bytes(header),
+                        ByteOrder::Little => u16::from_le_bytes(header),
+                    });
+                    // Judged on the header alone: no point waiting for a body we will refuse.
+                    if len < HEADER_LEN {
+                        return Err(ProtocolError::FrameTooSmall { len });
+                    }
+                    if len > *max_len {
+                        return Err(ProtocolError::FrameTooLarge { len, max: *max_len });
+                    }
+                    if available < len {
+                        return Ok(());
+                    }
+                    self.buffer.consume(HEADER_LEN);
+                    take(&mut self.buffer, len - HEADER_LEN, 0)
+                }
+                Rule::Delimited { delimiter, max_len } => {
+                    let (head, tail) = self.buffer.as_slices();
+                    let limit = raw_limit(delimiter, *max_len);
+                    let Some(at) = find(head, tail, self.scanned, delimiter) else {
+                        // The last delimiter.len() - 1 bytes may be the start of a delimiter.
+                        if available >= limit.saturating_add(delimiter.len()) {
+                            return Err(ProtocolError::MessageTooLong { max: *max_len });
+                        }
+                        self.scanned = (available + 1).saturating_sub(delimiter.len());
+                        return Ok(());
+                    };
+                    let line = Framing::is_line(delimiter);
+                    let (max_len, skip) = (*max_len, delimiter.len());
+                    let mut message = take(&mut self.buffer, at, skip);
+                    if line && message.last() == Some(&b'\r') {
+                        message.pop();
+                    }
+                    if message.len() > max_len {
+                        return Err(ProtocolError::MessageTooLong { max: max_len });
+                    }
+                    self.scanned = 0;
+                    message
+                }
+            };
+            out.push(message);
+        }
+    }
+    // ANCHOR_END: extract
+
     /// Called at end of stream.
     ///
     /// # Errors
-    /// [`ProtocolError::TruncatedAtEof`] when part of a message is still buffered.
+    /// [`ProtocolError::TruncatedAtEof`] when part of a message is still buffered; the
+    /// violation that ended the stream, if [`feed`](Self::feed) already reported one.
     pub fn finish(&self) -> Result<(), ProtocolError> {
-        Ok(())
+        if let Some(e) = &self.failed {
+            return Err(e.clone());
+        }
+        match self.buffer.len() {
+            0 => Ok(()),
+            buffered => Err(ProtocolError::TruncatedAtEof { buffered }),
+        }
     }
+
     /// Bytes waiting for the rest of their message.
     pub fn buffered(&self) -> usize {
-        0
+        self.buffer.len()
     }
 }
 
 impl fmt::Display for Framing {
+    /// The spelling [`Framing::from_str`] accepts, then the limits in parentheses.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{self:?}")
+        match self {
+            Framing::None => write!(f, "none (bytes delivered as they arrive)"),
+            Framing::Fixed(n) => write!(f, "fixed:{n} (every message {n} bytes)"),
+            Framing::LengthPrefixed { order, max_len } => {
+                let (name, order) = match order {
+                    ByteOrder::Big => ("length", "big-endian"),
+                    ByteOrder::Little => ("length-le", "little-endian"),
+                };
+                write!(f, "{name} (2-byte {order} header, max {max_len} bytes)")
+            }
+            Framing::Delimited { delimiter, max_len } if Framing::is_line(delimiter) => write!(
+                f,
+                "line (ends with \\n, optional \\r before it dropped, max {max_len} bytes)"
+            ),
+            Framing::Delimited { delimiter, max_len } => write!(
+                f,
+                "delimited by \"{}\" (max {max_len} bytes)",
+                escaped(delimiter)
+            ),
+        }
     }
 }
+
 impl fmt::Display for ProtocolError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{self:?}")
+        match self {
+            ProtocolError::FrameTooLarge { len, max } => write!(
+                f,
+                "frame header announces {len} bytes; this server accepts at most {max}"
+            ),
+            ProtocolError::FrameTooSmall { len } => write!(
+                f,
+                "frame header announces {len} bytes, less than the 2-byte header itself; \
+                 expected at least 2"
+            ),
+            ProtocolError::MessageTooLong { max } => write!(
+                f,
+                "message longer than {max} bytes without its delimiter; this server accepts \
+                 at most {max}"
+            ),
+            ProtocolError::TruncatedAtEof { buffered } => write!(
+                f,
+                "stream ended in the middle of a message ({buffered} bytes buffered)"
+            ),
+        }
     }
 }
+
 impl fmt::Display for FrameError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let _ = f;
-        todo!()
+        match self {
+            FrameError::WrongSize { len, expected } => {
+                write!(f, "cannot frame a {len}-byte message; expected {expected}")
+            }
+            FrameError::ContainsDelimiter { at, delimiter } => write!(
+                f,
+                "cannot frame a message containing its delimiter \"{delimiter}\" (at byte {at}); \
+                 the receiver would cut it there"
+            ),
+        }
     }
 }
+
 impl fmt::Display for ParseFramingError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let _ = f;
-        todo!()
+        f.write_str(&self.0)
     }
 }
+
 impl std::error::Error for ProtocolError {}
 impl std::error::Error for FrameError {}
 impl std::error::Error for ParseFramingError {}
 
+// ANCHOR: from_str
 impl FromStr for Framing {
     type Err = ParseFramingError;
-    /// `none`, `fixed:N`, `length`, `length-le`, `line`.
+
+    /// `none`, `fixed:N` (1 ≤ N ≤ 65535), `length`, `length-le`, `line`; case-sensitive,
+    /// surrounding blanks ignored. Limits are the defaults ([`DEFAULT_MAX_LEN`]).
     fn from_str(s: &str) -> Result<Framing, ParseFramingError> {
-        let _ = s;
-        todo!()
+        let s = s.trim();
+        match s {
+            "none" => return Ok(Framing::None),
+            "length" => return Ok(Framing::length()),
+            "length-le" => {
+                return Ok(Framing::LengthPrefixed {
+                    order: ByteOrder::Little,
+                    max_len: DEFAULT_MAX_LEN,
+                })
+            }
+            "line" => return Ok(Framing::line()),
+            _ => {}
+        }
+        let Some(size) = s.strip_prefix("fixed:") else {
+            let hint = if s == "fixed" {
+                " (a size is needed, e.g. fixed:10)"
+            } else {
+                ""
+            };
+            return Err(ParseFramingError(format!(
+                "unknown framing \"{s}\"{hint}; {EXPECTED}"
+            )));
+        };
+        match size.parse::<usize>() {
+            Ok(n) if (1..=MAX_FIXED_LEN).contains(&n) => Ok(Framing::Fixed(n)),
+            _ => Err(ParseFramingError(format!(
+                "invalid message size \"{size}\" in \"{s}\"; expected fixed:N with N a whole \
+                 number of bytes from 1 to {MAX_FIXED_LEN}"
+            ))),
+        }
     }
 }
+// ANCHOR_END: from_str

@@ -1,0 +1,480 @@
+//! Exercise 6 — cut a client's byte stream into messages yourself.
+//!
+//! This file replaces `src/demarcation.rs` when the crate is built with `--features ex06`.
+//! The framing rules ([`Framing`], its parsing, display and [`Framing::encode`]) are given;
+//! the exercise is the receiving side: [`Demarcator::feed`], [`Demarcator::finish`] and
+//! [`Demarcator::buffered`]. Then run:
+//!
+//! ```text
+//! cargo test --features ex06 --test ch06_demarcation
+//! ```
+//!
+//! Read chapter 6 of the book first; the reference solution is `src/demarcation.rs`.
+
+// The stub's fields and helpers are unused until you write the bodies.
+#![allow(unused)]
+// `out` is a Vec in the reference (it is pushed to); the stub must keep that signature.
+#![allow(clippy::ptr_arg)]
+
+use crate::circular_buffer::CircularBuffer;
+use std::fmt;
+use std::str::FromStr;
+
+/// Default limit on one message (header or delimiter included for length-prefixed framing,
+/// excluded for delimited framing), in bytes: large enough for the course's demos, small
+/// enough that 10 000 idle clients cost about 100 MiB of buffers.
+pub const DEFAULT_MAX_LEN: usize = 10240;
+
+/// Size of the length header of [`Framing::LengthPrefixed`].
+pub const HEADER_LEN: usize = 2;
+
+/// Byte order of the 2-byte length header.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ByteOrder {
+    /// Network order, our default.
+    Big,
+    /// Host order on x86, what the course's C++ test client writes.
+    Little,
+}
+
+/// How the bytes of one client's stream are cut into messages.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Framing {
+    /// Bytes delivered as they arrive.
+    None,
+    /// Every message is exactly this many bytes.
+    ///
+    /// `Fixed(0)` cannot cut anything (a zero-byte message would repeat forever), so a
+    /// [`Demarcator`] treats it like [`Framing::None`]; `"fixed:0"` does not parse.
+    Fixed(usize),
+    /// A 2-byte header holds the total length, header included.
+    ///
+    /// `max_len` bounds that total; a header can announce at most 65535 whatever `max_len` says.
+    LengthPrefixed { order: ByteOrder, max_len: usize },
+    /// Messages end with `delimiter` (which is not part of the message).
+    ///
+    /// `max_len` bounds the message without its delimiter. A delimiter of exactly `\n` is a
+    /// *line*: a `\r` just before it is dropped too, so telnet's `\r\n` lines arrive clean. An
+    /// empty delimiter cannot cut anything, so a [`Demarcator`] treats it like
+    /// [`Framing::None`].
+    Delimited { delimiter: Vec<u8>, max_len: usize },
+}
+
+/// Why a client's stream cannot be cut into messages; the client is then disconnected.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum ProtocolError {
+    /// A length header announced more than the configured maximum.
+    FrameTooLarge { len: usize, max: usize },
+    /// A length header announced less than the header itself (2 bytes).
+    FrameTooSmall { len: usize },
+    /// A delimited message grew past the maximum without its delimiter.
+    MessageTooLong { max: usize },
+    /// The stream ended in the middle of a message.
+    TruncatedAtEof { buffered: usize },
+}
+
+/// Why an outgoing message cannot be framed.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum FrameError {
+    /// The payload does not fit the framing's size rules.
+    WrongSize { len: usize, expected: String },
+    /// The payload contains the delimiter of a delimited framing at byte offset `at`, so the
+    /// receiver would cut it there. `delimiter` is the delimiter, escaped for display. A
+    /// delimiter that would start inside the payload and end in the appended delimiter counts
+    /// too (`"ab"` then `"aba"`), and so, under line framing, does a payload ending in `\r`,
+    /// which the receiver would strip.
+    ContainsDelimiter { at: usize, delimiter: String },
+}
+
+/// A parse failure of [`Framing::from_str`]; the string says what was wrong and what was
+/// expected.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ParseFramingError(pub String);
+
+/// What [`Framing::from_str`] accepts, for error messages.
+const EXPECTED: &str = "expected none, fixed:N, length, length-le or line";
+
+/// Largest size a `fixed:N` may ask for: the course's sizes are `uint16_t`, and each client
+/// buffers at least one whole message.
+pub const MAX_FIXED_LEN: usize = u16::MAX as usize;
+
+/// Writes bytes as a Rust-like escaped string, for messages about delimiters.
+fn escaped(bytes: &[u8]) -> String {
+    bytes.escape_ascii().to_string()
+}
+
+impl Framing {
+    /// Length-prefixed framing with a big-endian header and [`DEFAULT_MAX_LEN`]: what
+    /// `"length"` parses to.
+    pub fn length() -> Framing {
+        Framing::LengthPrefixed {
+            order: ByteOrder::Big,
+            max_len: DEFAULT_MAX_LEN,
+        }
+    }
+
+    /// Newline-ended lines of at most [`DEFAULT_MAX_LEN`] bytes: what `"line"` parses to.
+    pub fn line() -> Framing {
+        Framing::Delimited {
+            delimiter: b"\n".to_vec(),
+            max_len: DEFAULT_MAX_LEN,
+        }
+    }
+
+    /// True for a delimited framing whose delimiter is exactly `\n`, where a `\r` before the
+    /// delimiter is dropped.
+    fn is_line(delimiter: &[u8]) -> bool {
+        delimiter == b"\n"
+    }
+
+    /// Frames `payload` for sending under this framing.
+    ///
+    /// - none: the payload as is;
+    /// - fixed N: the payload, which must be exactly N bytes;
+    /// - length-prefixed: a 2-byte header holding `payload.len() + 2`, then the payload;
+    /// - delimited: the payload, then the delimiter.
+    ///
+    /// # Errors
+    /// [`FrameError::WrongSize`] when the payload cannot be expressed in this framing (not N
+    /// bytes; a frame over `max_len` or over the 65535 a header can hold; a delimited message
+    /// over `max_len`). [`FrameError::ContainsDelimiter`] when a delimited payload contains
+    /// its delimiter (or, for lines, ends with `\r`).
+    pub fn encode(&self, payload: &[u8]) -> Result<Vec<u8>, FrameError> {
+        let len = payload.len();
+        match self {
+            Framing::None => Ok(payload.to_vec()),
+            Framing::Fixed(n) => {
+                if len != *n {
+                    return Err(FrameError::WrongSize {
+                        len,
+                        expected: format!("exactly {n} bytes"),
+                    });
+                }
+                Ok(payload.to_vec())
+            }
+            Framing::LengthPrefixed { order, max_len } => {
+                let max_total = (*max_len).min(u16::MAX as usize);
+                let total = match u16::try_from(len + HEADER_LEN) {
+                    Ok(total) if usize::from(total) <= max_total => total,
+                    _ => {
+                        return Err(FrameError::WrongSize {
+                            len,
+                            expected: format!(
+                                "at most {} bytes of payload (frames of at most {max_total} \
+                                 bytes, 2-byte header included)",
+                                max_total.saturating_sub(HEADER_LEN)
+                            ),
+                        })
+                    }
+                };
+                let header = match order {
+                    ByteOrder::Big => total.to_be_bytes(),
+                    ByteOrder::Little => total.to_le_bytes(),
+                };
+                let mut frame = Vec::with_capacity(len + HEADER_LEN);
+                frame.extend_from_slice(&header);
+                frame.extend_from_slice(payload);
+                Ok(frame)
+            }
+            Framing::Delimited { delimiter, max_len } => {
+                if len > *max_len {
+                    return Err(FrameError::WrongSize {
+                        len,
+                        expected: format!("at most {max_len} bytes before the delimiter"),
+                    });
+                }
+                // Searched in payload + delimiter: the receiver cuts at the first occurrence,
+                // which must be the appended one. ("ab" + "aba" would be cut at 0.)
+                if let Some(at) = find(payload, delimiter, 0, delimiter).filter(|&at| at < len) {
+                    return Err(FrameError::ContainsDelimiter {
+                        at,
+                        delimiter: escaped(delimiter),
+                    });
+                }
+                if Framing::is_line(delimiter) && payload.last() == Some(&b'\r') {
+                    return Err(FrameError::ContainsDelimiter {
+                        at: len - 1,
+                        delimiter: escaped(b"\r\n"),
+                    });
+                }
+                let mut frame = Vec::with_capacity(len + delimiter.len());
+                frame.extend_from_slice(payload);
+                frame.extend_from_slice(delimiter);
+                Ok(frame)
+            }
+        }
+    }
+
+    /// The smallest circular buffer that always holds one maximal message of this framing
+    /// (its header or delimiter included), so that a full buffer always contains a complete
+    /// message or a violation, and [`Demarcator::feed`] always makes progress.
+    pub fn min_capacity(&self) -> usize {
+        match self {
+            Framing::None => 1,
+            Framing::Fixed(n) => *n,
+            Framing::LengthPrefixed { max_len, .. } => {
+                (*max_len).clamp(HEADER_LEN, u16::MAX as usize)
+            }
+            Framing::Delimited { delimiter, max_len } => {
+                raw_limit(delimiter, *max_len).saturating_add(delimiter.len())
+            }
+        }
+    }
+}
+
+/// Longest run of bytes before a delimiter that may still turn into a legal message: for lines
+/// one more than `max_len`, for the `\r` that will be stripped.
+fn raw_limit(delimiter: &[u8], max_len: usize) -> usize {
+    if Framing::is_line(delimiter) {
+        max_len.saturating_add(1)
+    } else {
+        max_len
+    }
+}
+
+/// Finds `needle` in the concatenation of `head` and `tail` (the two halves of a circular
+/// buffer), starting at offset `from`. Returns its offset.
+///
+/// Candidates are found with a slice search for the needle's first byte, so the common case
+/// (a one-byte `\n`) is a plain scan of each half; the rest of the needle is then compared
+/// across the seam.
+fn find(head: &[u8], tail: &[u8], from: usize, needle: &[u8]) -> Option<usize> {
+    let (&first, rest) = needle.split_first()?;
+    let total = head.len() + tail.len();
+    let at = |i: usize| {
+        if i < head.len() {
+            head[i]
+        } else {
+            tail[i - head.len()]
+        }
+    };
+    let mut i = from;
+    while i + needle.len() <= total {
+        // Next occurrence of the first byte, searching whichever half `i` is in.
+        let found = if i < head.len() {
+            match head[i..].iter().position(|&b| b == first) {
+                Some(p) => i + p,
+                None => {
+                    i = head.len();
+                    continue;
+                }
+            }
+        } else {
+            let start = i - head.len();
+            head.len() + start + tail[start..].iter().position(|&b| b == first)?
+        };
+        if found + needle.len() > total {
+            return None;
+        }
+        if rest
+            .iter()
+            .enumerate()
+            .all(|(k, &b)| at(found + 1 + k) == b)
+        {
+            return Some(found);
+        }
+        i = found + 1;
+    }
+    None
+}
+
+/// One client's receive side: its circular buffer and the framing that cuts it.
+#[derive(Debug)]
+pub struct Demarcator {
+    /// The framing as configured.
+    framing: Framing,
+
+    /// Bytes received and not yet part of a delivered message (the course's `bcb`).
+    buffer: CircularBuffer,
+
+    /// The violation that ended this stream; once set, nothing more is delivered and every
+    /// later call reports it again.
+    failed: Option<ProtocolError>,
+    // TODO (optional): for delimited framing, remember how far you already searched, so
+    // bytes arriving one at a time are not rescanned from the start each time.
+}
+
+impl Demarcator {
+    /// A demarcator whose circular buffer holds `capacity` bytes, raised to
+    /// [`Framing::min_capacity`] if smaller so that one maximal message always fits.
+    pub fn new(framing: Framing, capacity: usize) -> Demarcator {
+        let capacity = capacity.max(framing.min_capacity());
+        Demarcator {
+            framing,
+            buffer: CircularBuffer::new(capacity),
+            failed: None,
+        }
+    }
+
+    /// The framing this demarcator was built with.
+    pub fn framing(&self) -> &Framing {
+        &self.framing
+    }
+
+    /// Capacity of the circular buffer actually allocated.
+    pub fn capacity(&self) -> usize {
+        self.buffer.capacity()
+    }
+
+    /// Feeds bytes read from the socket; pushes every complete message onto `out`.
+    ///
+    /// # Errors
+    /// The first protocol violation; messages completed before it are already in `out`.
+    /// After a violation nothing more is delivered, and every later call returns it again.
+    pub fn feed(&mut self, bytes: &[u8], out: &mut Vec<Vec<u8>>) -> Result<(), ProtocolError> {
+        // TODO:
+        // - If a violation was already seen, return it again.
+        // - Framing::None (and the degenerate Fixed(0), empty delimiter): no buffering, a
+        //   non-empty feed is one message.
+        // - Otherwise loop: write what fits into self.buffer (`write` says how much), cut out
+        //   every complete message, repeat until all of `bytes` is in. `bytes` may be much
+        //   larger than the buffer; the capacity rule in `new` guarantees that a full buffer
+        //   always holds a complete message or a violation, so the loop makes progress.
+        // - Cutting (the course's ProcessClientMsg loop):
+        //   * Fixed(n): while at least n bytes are buffered, read n of them out.
+        //   * LengthPrefixed: `peek` the 2-byte header (u16::from_be_bytes/from_le_bytes).
+        //     Below 2 is FrameTooSmall, above max_len FrameTooLarge: decide on the header
+        //     alone, without waiting for the body. Once the whole frame is buffered, drop the
+        //     header (`consume`) and read the payload out. A frame of length 2 is an empty
+        //     message.
+        //   * Delimited: search the delimiter in `self.buffer.as_slices()` (the helper `find`
+        //     below searches across the two halves). Found at offset p: bytes 0..p are the
+        //     message, then drop the delimiter; for lines (delimiter "\n") drop a trailing
+        //     "\r" too. Not found, and too many bytes buffered for a legal message to still
+        //     come (see `raw_limit`): MessageTooLong. A message found but longer than max_len:
+        //     MessageTooLong too.
+        // - On a violation remember it in self.failed before returning it.
+        todo!()
+    }
+
+    /// Called at end of stream.
+    ///
+    /// # Errors
+    /// [`ProtocolError::TruncatedAtEof`] when part of a message is still buffered; the
+    /// violation that ended the stream, if [`feed`](Self::feed) already reported one.
+    pub fn finish(&self) -> Result<(), ProtocolError> {
+        // TODO: a remembered violation first; then any buffered byte means the peer stopped in
+        // the middle of a message.
+        todo!()
+    }
+
+    /// Bytes waiting for the rest of their message.
+    pub fn buffered(&self) -> usize {
+        todo!()
+    }
+}
+
+impl fmt::Display for Framing {
+    /// The spelling [`Framing::from_str`] accepts, then the limits in parentheses.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Framing::None => write!(f, "none (bytes delivered as they arrive)"),
+            Framing::Fixed(n) => write!(f, "fixed:{n} (every message {n} bytes)"),
+            Framing::LengthPrefixed { order, max_len } => {
+                let (name, order) = match order {
+                    ByteOrder::Big => ("length", "big-endian"),
+                    ByteOrder::Little => ("length-le", "little-endian"),
+                };
+                write!(f, "{name} (2-byte {order} header, max {max_len} bytes)")
+            }
+            Framing::Delimited { delimiter, max_len } if Framing::is_line(delimiter) => write!(
+                f,
+                "line (ends with \\n, optional \\r before it dropped, max {max_len} bytes)"
+            ),
+            Framing::Delimited { delimiter, max_len } => write!(
+                f,
+                "delimited by \"{}\" (max {max_len} bytes)",
+                escaped(delimiter)
+            ),
+        }
+    }
+}
+
+impl fmt::Display for ProtocolError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            ProtocolError::FrameTooLarge { len, max } => write!(
+                f,
+                "frame header announces {len} bytes; this server accepts at most {max}"
+            ),
+            ProtocolError::FrameTooSmall { len } => write!(
+                f,
+                "frame header announces {len} bytes, less than the 2-byte header itself; \
+                 expected at least 2"
+            ),
+            ProtocolError::MessageTooLong { max } => write!(
+                f,
+                "message longer than {max} bytes without its delimiter; this server accepts \
+                 at most {max}"
+            ),
+            ProtocolError::TruncatedAtEof { buffered } => write!(
+                f,
+                "stream ended in the middle of a message ({buffered} bytes buffered)"
+            ),
+        }
+    }
+}
+
+impl fmt::Display for FrameError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            FrameError::WrongSize { len, expected } => {
+                write!(f, "cannot frame a {len}-byte message; expected {expected}")
+            }
+            FrameError::ContainsDelimiter { at, delimiter } => write!(
+                f,
+                "cannot frame a message containing its delimiter \"{delimiter}\" (at byte {at}); \
+                 the receiver would cut it there"
+            ),
+        }
+    }
+}
+
+impl fmt::Display for ParseFramingError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for ProtocolError {}
+impl std::error::Error for FrameError {}
+impl std::error::Error for ParseFramingError {}
+
+impl FromStr for Framing {
+    type Err = ParseFramingError;
+
+    /// `none`, `fixed:N` (1 ≤ N ≤ 65535), `length`, `length-le`, `line`; case-sensitive,
+    /// surrounding blanks ignored. Limits are the defaults ([`DEFAULT_MAX_LEN`]).
+    fn from_str(s: &str) -> Result<Framing, ParseFramingError> {
+        let s = s.trim();
+        match s {
+            "none" => return Ok(Framing::None),
+            "length" => return Ok(Framing::length()),
+            "length-le" => {
+                return Ok(Framing::LengthPrefixed {
+                    order: ByteOrder::Little,
+                    max_len: DEFAULT_MAX_LEN,
+                })
+            }
+            "line" => return Ok(Framing::line()),
+            _ => {}
+        }
+        let Some(size) = s.strip_prefix("fixed:") else {
+            let hint = if s == "fixed" {
+                " (a size is needed, e.g. fixed:10)"
+            } else {
+                ""
+            };
+            return Err(ParseFramingError(format!(
+                "unknown framing \"{s}\"{hint}; {EXPECTED}"
+            )));
+        };
+        match size.parse::<usize>() {
+            Ok(n) if (1..=MAX_FIXED_LEN).contains(&n) => Ok(Framing::Fixed(n)),
+            _ => Err(ParseFramingError(format!(
+                "invalid message size \"{size}\" in \"{s}\"; expected fixed:N with N a whole \
+                 number of bytes from 1 to {MAX_FIXED_LEN}"
+            ))),
+        }
+    }
+}
