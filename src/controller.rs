@@ -52,6 +52,9 @@ pub trait Handler: Send + Sync + 'static {
     }
 
     /// A client sent a message (with demarcation, one whole message; without, a chunk).
+    /// Once a client is disconnected nothing more of it is delivered; but when another
+    /// thread disconnects it while the DRS is already calling `message`, the two callbacks
+    /// can overlap (on two threads), as any two events of different threads can.
     fn message(&self, server: &ServerHandle, client: &Client, message: &[u8]) {
         let _ = (server, client, message);
     }
@@ -289,6 +292,10 @@ pub(crate) struct Connection {
     /// Set once, by whoever removed the client from the DB; after it, nothing more of this
     /// client is delivered to the application.
     pub(crate) closed: AtomicBool,
+    /// Keeps `connected` before `disconnected`: a client disconnected while the CAS is still
+    /// announcing it (another thread found it in the DB) has its report held here, and the
+    /// CAS makes it once `connected` has returned. Never held while calling the application.
+    pub(crate) announce: Mutex<Announce>,
     /// Counters for `show`.
     pub(crate) stats: Stats,
     /// The client's hold timer (chapter 8), when keep-alive is on.
@@ -297,6 +304,16 @@ pub(crate) struct Connection {
     pub(crate) keepalive_sender: Mutex<Option<crate::wheel_timer::TimerHandle>>,
 }
 // ANCHOR_END: connection
+
+/// Where a client is in being announced to the application.
+pub(crate) enum Announce {
+    /// In the DB, `connected` not yet returned.
+    Pending,
+    /// `connected` returned: a disconnect is reported at once.
+    Announced,
+    /// Disconnected while pending: the CAS reports it after `connected`.
+    ClosedEarly(DisconnectReason),
+}
 
 /// Per-client counters, updated without a lock.
 #[derive(Default)]
@@ -432,7 +449,7 @@ impl TcpServer {
     ///
     /// # Errors
     /// [`ServerError::Resolve`] when `addr` does not resolve; [`ServerError::Spawn`] when the
-    /// DRS waker or the keep-alive timer cannot be created.
+    /// DRS's waker cannot be created (out of descriptors).
     pub fn with_config(
         name: &str,
         addr: impl ToSocketAddrs + fmt::Debug,
@@ -793,8 +810,14 @@ impl Shared {
     }
 
     // ANCHOR: bind
+    /// Binds the configured address; on a running server (resuming accepting), the address
+    /// it already had, so that port 0 does not become a different port.
     fn bind(&self) -> Result<TcpListener, ServerError> {
-        let (given, addrs) = lock(&self.addr).clone();
+        let (mut given, mut addrs) = lock(&self.addr).clone();
+        if let Some(bound) = *lock(&self.local_addr) {
+            given = bound.to_string();
+            addrs = vec![bound];
+        }
         let listener = TcpListener::bind(&addrs[..]).map_err(|source| ServerError::Bind {
             server: self.name.clone(),
             addr: given.clone(),
@@ -866,6 +889,11 @@ impl Shared {
             ka.arm(self, &conn);
         }
         self.handler.connected(&handle, &conn.client);
+        let early = std::mem::replace(&mut *lock(&conn.announce), Announce::Announced);
+        if let Announce::ClosedEarly(reason) = early {
+            self.handler.disconnected(&handle, &conn.client, &reason);
+            return;
+        }
         self.drs.start_listen(conn);
     }
     // ANCHOR_END: process_new_client
@@ -886,6 +914,7 @@ impl Shared {
             )),
             outbox: Mutex::new(VecDeque::new()),
             closed: AtomicBool::new(false),
+            announce: Mutex::new(Announce::Pending),
             stats: Stats::default(),
             keepalive: Mutex::new(None),
             keepalive_sender: Mutex::new(None),
@@ -942,6 +971,14 @@ impl Shared {
             let _ = conn.flush();
         }
         let _ = conn.stream.shutdown(Shutdown::Both);
+        {
+            let mut announce = lock(&conn.announce);
+            if matches!(*announce, Announce::Pending) {
+                // The CAS is still inside `connected`: it reports this once that returns.
+                *announce = Announce::ClosedEarly(reason);
+                return;
+            }
+        }
         self.handler
             .disconnected(&self.handle(), &conn.client, &reason);
     }
@@ -973,7 +1010,7 @@ impl Shared {
             messages_in: s.messages_in.load(Ordering::Relaxed),
             messages_out: s.messages_out.load(Ordering::Relaxed),
             queued_output: conn.queued_output(),
-            buffered_input: conn.inbox.try_lock().map(|d| d.buffered()).unwrap_or(0),
+            buffered_input: lock(&conn.inbox).buffered(),
             keepalives_out: s.keepalives_out.load(Ordering::Relaxed),
             keepalives_in: s.keepalives_in.load(Ordering::Relaxed),
             hold_remaining: self.keepalive.as_ref().and_then(|ka| ka.remaining(conn)),

@@ -279,3 +279,42 @@ fn stop_from_inside_a_callback() {
     assert!(read_to_eof(&mut c).is_empty());
     assert_eq!(server.client_count(), 0);
 }
+
+/// A client disconnected while it is being announced (here, by the `connected` callback
+/// itself) is reported disconnected after its `connected`, and exactly once.
+#[test]
+fn disconnect_during_connected_keeps_the_order() {
+    use std::sync::Mutex;
+    use tcpserverlib::{Client, Handler, ServerHandle, TcpServer};
+
+    struct RejectInConnected(Mutex<std::sync::mpsc::Sender<String>>);
+    impl Handler for RejectInConnected {
+        fn connected(&self, server: &ServerHandle, client: &Client) {
+            assert!(server.disconnect(client.id));
+            let _ = self
+                .0
+                .lock()
+                .unwrap()
+                .send(format!("connected {}", client.id));
+        }
+        fn disconnected(&self, _: &ServerHandle, client: &Client, reason: &DisconnectReason) {
+            let _ = self
+                .0
+                .lock()
+                .unwrap()
+                .send(format!("disconnected {} {reason}", client.id));
+        }
+    }
+    let (tx, rx) = std::sync::mpsc::channel();
+    let server = TcpServer::new("t", "127.0.0.1:0", RejectInConnected(Mutex::new(tx))).unwrap();
+    server.start().unwrap();
+    let mut c = connect(addr(&server));
+    assert_eq!(rx.recv_timeout(TIMEOUT).unwrap(), "connected #1");
+    assert_eq!(
+        rx.recv_timeout(TIMEOUT).unwrap(),
+        "disconnected #1 application"
+    );
+    assert!(read_to_eof(&mut c).is_empty());
+    server.stop();
+    assert!(rx.recv_timeout(SHORT).is_err(), "reported once");
+}
