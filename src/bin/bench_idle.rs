@@ -2,8 +2,9 @@
 //!
 //! Starts a server, then a second copy of this program (so the 10 000 client sockets count
 //! against that process's descriptor limit, not ours) that opens 10 000 connections and
-//! keeps them idle. The server's resident memory (VmRSS) is read before and after, for two
-//! receive-buffer capacities; kernel socket buffers are not part of it.
+//! keeps them idle. The server's resident memory (VmRSS) is read before and after, for
+//! framings with and without a receive circular buffer (a length-prefixed client needs room
+//! for one whole maximum-size message); kernel socket buffers are not part of it.
 
 use std::io::{BufRead, BufReader, Write};
 use std::net::{SocketAddr, TcpStream};
@@ -36,11 +37,11 @@ fn hold_clients(addr: SocketAddr, n: usize) -> Result<(), String> {
     Ok(())
 }
 
-fn measure(read_buffer: usize) -> Result<(), String> {
+fn measure(framing: &str) -> Result<(), String> {
     let (recorder, events) = Recorder::silent();
+    let framing: tcpserverlib::Framing = framing.parse().map_err(|e| format!("{e}"))?;
     let config = Config {
-        read_buffer,
-        framing: "length".parse().map_err(|e| format!("{e}"))?,
+        framing: framing.clone(),
         max_clients: CLIENTS + 10,
         ..Config::default()
     };
@@ -80,12 +81,28 @@ fn measure(read_buffer: usize) -> Result<(), String> {
     }
     let per_client = (after.saturating_sub(before)) as f64 / CLIENTS as f64;
     println!(
-        "{read_buffer:>12} | {CLIENTS:>7} | {:>9.1} MiB | {:>9.1} MiB | {per_client:>8.0}",
+        "{:<68} | {CLIENTS:>7} | {:>9.1} MiB | {:>9.1} MiB | {per_client:>8.0}",
+        framing.to_string(),
         before as f64 / 1048576.0,
         after as f64 / 1048576.0
     );
     server.stop();
     Ok(())
+}
+
+/// Measures in a new process, so memory the allocator kept from one measurement does not
+/// hide the next one's.
+fn in_fresh_process(framing: &str) -> Result<(), String> {
+    let me = std::env::current_exe().map_err(|e| e.to_string())?;
+    let status = Command::new(me)
+        .args(["--measure", framing])
+        .status()
+        .map_err(|e| e.to_string())?;
+    if status.success() {
+        Ok(())
+    } else {
+        Err(format!("measuring {framing} failed"))
+    }
 }
 
 fn main() {
@@ -95,10 +112,16 @@ fn main() {
             (Ok(addr), Ok(n)) => hold_clients(addr, n),
             _ => Err("usage: bench_idle --hold ADDR N".into()),
         },
+        [flag, framing] if flag == "--measure" => measure(framing),
         [] => {
             println!("command: cargo run --release --bin bench_idle");
-            println!("read_buffer  | clients | RSS before    | RSS after     | bytes/client");
-            measure(4096).and_then(|_| measure(16 * 1024))
+            println!(
+                "{:<68} | clients | RSS before    | RSS after     | bytes/client",
+                "framing (each measured in a fresh process)"
+            );
+            ["none", "line", "length"]
+                .iter()
+                .try_for_each(|framing| in_fresh_process(framing))
         }
         _ => Err("usage: cargo run --release --bin bench_idle".into()),
     };
