@@ -444,7 +444,7 @@ impl Shared {
         for (_, callback) in &mut due {
             // A panicking callback must not leave its timer half-fired nor, on the wheel's
             // thread, end the thread that every other timer depends on.
-            if let Err(payload) = panic::catch_unwind(AssertUnwindSafe(|| callback())) {
+            if let Err(payload) = panic::catch_unwind(AssertUnwindSafe(callback)) {
                 first_panic.get_or_insert(payload);
             }
         }
