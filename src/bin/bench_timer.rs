@@ -1,12 +1,14 @@
 //! Chapter 8 benchmark: the wheel timer against a binary heap and a B-tree, on one mixed
 //! workload.
 //!
-//! Run: `cargo run --release --bin bench_timer` (optionally `-- --ops N`, default 1 000 000).
+//! Run: `cargo run --release --bin bench_timer` (optionally `-- --ops N` (default 1 000 000)
+//! and `--ops-per-tick N` (default 100: a 1 ms tick every 100 operations)).
 //!
 //! Every implementation replays the same pseudo-random sequence (a hand-rolled xorshift, so
 //! no `rand`): 50% schedule, 30% reschedule and 20% cancel of a random live timer, delays
 //! spread over 1 ms–30 s, and the clock advanced one 1 ms tick every 100 operations (10 s of
-//! simulated time per million operations). Due callbacks are called on every tick.
+//! simulated time per million operations; `--ops-per-tick 10` gives 100 s, long enough for
+//! the heap to pay for the stale entries its lazy cancellation leaves behind). Due callbacks are called on every tick.
 //!
 //! To compare data structures and not incidentals, all three are used the same way: behind a
 //! `Mutex` (a timer service is shared between threads), callbacks boxed, called without the
@@ -23,7 +25,7 @@ use std::time::{Duration, Instant};
 use tcpserverlib::wheel_timer::{TimerHandle, WheelTimer};
 
 const DEFAULT_OPS: u64 = 1_000_000;
-const OPS_PER_TICK: u64 = 100;
+const DEFAULT_OPS_PER_TICK: u64 = 100;
 const MAX_DELAY_MS: u64 = 30_000;
 const SLOTS: usize = 4096;
 const SEED: u64 = 0x2545_F491_4F6C_DD1D;
@@ -235,13 +237,18 @@ struct Outcome {
 }
 
 /// Replays the workload on `timers`, returning the elapsed time and what happened.
-fn run<T: TimerService>(timers: &T, ops: u64, fired: &'static AtomicU64) -> (Duration, Outcome) {
+fn run<T: TimerService>(
+    timers: &T,
+    ops: u64,
+    ops_per_tick: u64,
+    fired: &'static AtomicU64,
+) -> (Duration, Outcome) {
     let mut rng = XorShift(SEED);
     let mut live: Vec<T::Handle> = Vec::new();
     let (mut cancelled, mut stale) = (0, 0);
     let begun = Instant::now();
     for i in 0..ops {
-        if i % OPS_PER_TICK == 0 {
+        if i % ops_per_tick == 0 {
             timers.advance_one_tick();
         }
         let choice = rng.next() % 100;
@@ -283,21 +290,12 @@ fn run<T: TimerService>(timers: &T, ops: u64, fired: &'static AtomicU64) -> (Dur
 
 fn main() {
     let args: Vec<String> = std::env::args().collect();
-    let ops = match args.iter().position(|a| a == "--ops") {
-        Some(i) => match args.get(i + 1).and_then(|n| n.parse::<u64>().ok()) {
-            Some(n) if n > 0 => n,
-            _ => {
-                eprintln!("usage: bench_timer [--ops N]   (N a positive integer)");
-                std::process::exit(2);
-            }
-        },
-        None => DEFAULT_OPS,
-    };
-
+    let ops = flag(&args, "--ops", DEFAULT_OPS);
+    let ops_per_tick = flag(&args, "--ops-per-tick", DEFAULT_OPS_PER_TICK);
     println!("$ {}", args.join(" "));
     println!(
         "{ops} operations: 50% schedule, 30% reschedule, 20% cancel; delays 1 ms..{} s; \
-         1 tick = 1 ms every {OPS_PER_TICK} operations; wheel of {SLOTS} slots",
+         1 tick = 1 ms every {ops_per_tick} operations; wheel of {SLOTS} slots",
         MAX_DELAY_MS / 1000
     );
     println!("each figure is the best of 3 runs; timing excludes dropping the structure");
@@ -323,10 +321,11 @@ fn main() {
                 0 => run(
                     &WheelTimer::manual(Duration::from_millis(1), SLOTS),
                     ops,
+                    ops_per_tick,
                     fired,
                 ),
-                1 => run(&HeapTimer::default(), ops, fired),
-                _ => run(&BTreeTimer::default(), ops, fired),
+                1 => run(&HeapTimer::default(), ops, ops_per_tick, fired),
+                _ => run(&BTreeTimer::default(), ops, ops_per_tick, fired),
             };
             if slot.as_ref().is_none_or(|(t, _)| result.0 < *t) {
                 *slot = Some(result);
@@ -362,5 +361,20 @@ fn main() {
     } else {
         println!("MISMATCH: the implementations disagree; the figures mean nothing");
         std::process::exit(1);
+    }
+}
+
+/// The positive integer after `name` on the command line, or `default`; exits with a usage
+/// line on a malformed value.
+fn flag(args: &[String], name: &str, default: u64) -> u64 {
+    match args.iter().position(|a| a == name) {
+        None => default,
+        Some(i) => match args.get(i + 1).and_then(|n| n.parse::<u64>().ok()) {
+            Some(n) if n > 0 => n,
+            _ => {
+                eprintln!("usage: bench_timer [--ops N] [--ops-per-tick N]   (N > 0)");
+                std::process::exit(2);
+            }
+        },
     }
 }
