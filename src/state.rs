@@ -1,42 +1,166 @@
-//! Chapter 7 — server and client state flags. (Interface fixed; bodies being written.)
+//! Chapter 7 — server and client state flags.
+//!
+//! The course keeps a server's state in one integer of `TCP_SERVER_*` bits: INITIALIZED (1),
+//! RUNNING (2), NOT_ACCEPTING_NEW_CONNECTIONS (4), NOT_LISTENING_CLIENTS (8) and
+//! CREATE_MULTI_THREADED_CLIENT (16). They are not mutually exclusive: a running server may
+//! have stopped accepting new connections and still listen to the ones it has. The CLI turns
+//! them on and off (`config tcp-server NAME [no] disable-conn-accept`, `… disable-client-listen`)
+//! and `show tcp-server NAME` prints them.
+//!
+//! What changes in Rust: a bare integer would let any code set any bit at any time. Here the
+//! bits live in two small types, [`ServerFlags`] and [`ClientFlags`], that can only be built
+//! from their named constants, and the server's flags can only change through the
+//! transitions of [`ServerState`], each of which refuses an illegal move with a
+//! [`StateError`] instead of silently doing nothing. Nothing here knows about threads or
+//! sockets: the controller calls a transition first and, only if it succeeds, stops or starts
+//! the CAS or the DRS.
+//!
+//! A production crate would use `bitflags`; the two types are hand-rolled (about forty lines,
+//! written once through a small macro) because seeing how a flag set works is the lesson.
 
 use std::fmt;
+use std::ops::{BitOr, BitOrAssign};
 
+// ANCHOR: flag_set_macro
+/// Gives a `struct Name(u8)` of flags the same small API: `empty`, `bits`, `contains`,
+/// `insert`, `remove`, `is_empty`, `|`, `|=`, and a `Display` that joins the names of the set
+/// flags with `|` (or prints `-` for the empty set), as `show tcp-server` does.
+///
+/// A macro rather than a trait because the constants and operators are the same text for
+/// both types and a trait cannot give a type inherent `const`s or operator impls.
+macro_rules! flag_set {
+    ($name:ident { $($flag:ident),+ $(,)? }) => {
+        impl $name {
+            /// Every named flag, in bit order, with the name `Display` prints.
+            const NAMED: &'static [($name, &'static str)] =
+                &[$(($name::$flag, stringify!($flag))),+];
+
+            /// The set with no flag.
+            pub const fn empty() -> $name {
+                $name(0)
+            }
+
+            /// The raw bits, as the course's C++ integer would hold them.
+            pub const fn bits(self) -> u8 {
+                self.0
+            }
+
+            /// True when every flag of `other` is set here.
+            pub const fn contains(self, other: $name) -> bool {
+                self.0 & other.0 == other.0
+            }
+
+            /// Sets every flag of `other`.
+            pub fn insert(&mut self, other: $name) {
+                self.0 |= other.0;
+            }
+
+            /// Clears every flag of `other`.
+            pub fn remove(&mut self, other: $name) {
+                self.0 &= !other.0;
+            }
+
+            /// True when no flag is set.
+            pub const fn is_empty(self) -> bool {
+                self.0 == 0
+            }
+        }
+
+        impl BitOr for $name {
+            type Output = $name;
+            fn bitor(self, rhs: $name) -> $name {
+                $name(self.0 | rhs.0)
+            }
+        }
+
+        impl BitOrAssign for $name {
+            fn bitor_assign(&mut self, rhs: $name) {
+                self.0 |= rhs.0;
+            }
+        }
+
+        impl fmt::Display for $name {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                if self.is_empty() {
+                    return f.write_str("-");
+                }
+                let mut first = true;
+                for (flag, name) in $name::NAMED {
+                    if self.contains(*flag) {
+                        if !first {
+                            f.write_str("|")?;
+                        }
+                        f.write_str(name)?;
+                        first = false;
+                    }
+                }
+                Ok(())
+            }
+        }
+    };
+}
+// ANCHOR_END: flag_set_macro
+
+// ANCHOR: server_flags
 /// The course's `TCP_SERVER_*` flags, which are not mutually exclusive.
+///
+/// Printed as `INITIALIZED|RUNNING|NOT_ACCEPTING`, or `-` when no flag is set.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct ServerFlags(u8);
 
 impl ServerFlags {
+    /// The server object exists and is configured (the course's `TCP_SERVER_INITIALIZED`).
     pub const INITIALIZED: ServerFlags = ServerFlags(1);
+    /// Its services were started and not yet stopped (`TCP_SERVER_RUNNING`).
     pub const RUNNING: ServerFlags = ServerFlags(2);
+    /// The CAS is stopped: no new connection is accepted
+    /// (`TCP_SERVER_NOT_ACCEPTING_NEW_CONNECTIONS`).
     pub const NOT_ACCEPTING: ServerFlags = ServerFlags(4);
+    /// The DRS is stopped: connected clients are not read from
+    /// (`TCP_SERVER_NOT_LISTENING_CLIENTS`).
     pub const NOT_LISTENING: ServerFlags = ServerFlags(8);
+    /// New clients get a thread of their own instead of joining the DRS
+    /// (`TCP_SERVER_CREATE_MULTI_THREADED_CLIENT`).
     pub const MULTI_THREADED_CLIENTS: ServerFlags = ServerFlags(16);
-
-    /// True when every flag of `other` is set here.
-    pub fn contains(self, other: ServerFlags) -> bool {
-        self.0 & other.0 == other.0
-    }
 }
 
-impl fmt::Display for ServerFlags {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let names = [
-            (1, "INITIALIZED"),
-            (2, "RUNNING"),
-            (4, "NOT_ACCEPTING"),
-            (8, "NOT_LISTENING"),
-            (16, "MULTI_THREADED_CLIENTS"),
-        ];
-        let v: Vec<&str> = names
-            .iter()
-            .filter(|(b, _)| self.0 & b != 0)
-            .map(|(_, n)| *n)
-            .collect();
-        f.write_str(&v.join("|"))
-    }
+flag_set!(ServerFlags {
+    INITIALIZED,
+    RUNNING,
+    NOT_ACCEPTING,
+    NOT_LISTENING,
+    MULTI_THREADED_CLIENTS,
+});
+// ANCHOR_END: server_flags
+
+// ANCHOR: client_flags
+/// Per-client state, shown next to each client by `show tcp-server`.
+///
+/// The course keeps these facts in separate fields of `TcpClient`; one flag set makes the
+/// client's line in `show` as compact as the server's.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct ClientFlags(u8);
+
+impl ClientFlags {
+    /// The client's socket is in the DRS's set: its input is being read.
+    pub const LISTENED: ClientFlags = ClientFlags(1);
+    /// The client is served by a thread of its own rather than by the DRS.
+    pub const MULTI_THREADED: ClientFlags = ClientFlags(2);
+    /// A keep-alive (hold) timer is running for this client on the wheel timer.
+    pub const KEEPALIVE_ARMED: ClientFlags = ClientFlags(4);
+    /// The connection is being torn down; nothing new is started for it.
+    pub const CLOSING: ClientFlags = ClientFlags(8);
 }
 
+flag_set!(ClientFlags {
+    LISTENED,
+    MULTI_THREADED,
+    KEEPALIVE_ARMED,
+    CLOSING,
+});
+// ANCHOR_END: client_flags
+
+// ANCHOR: state_error
 /// An illegal transition of the server's state.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum StateError {
@@ -48,14 +172,25 @@ pub enum StateError {
 
 impl fmt::Display for StateError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{self:?}")
+        match self {
+            StateError::NotRunning => f.write_str("the server is not running; start it first"),
+            StateError::AlreadyRunning => {
+                f.write_str("the server is already running; stop it before starting it again")
+            }
+        }
     }
 }
 impl std::error::Error for StateError {}
+// ANCHOR_END: state_error
 
+// ANCHOR: server_state
 /// The server's state and the transitions the controller may make.
+///
+/// The controller calls the transition first and touches threads only when it succeeded, so
+/// the flags never claim something the services are not doing.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct ServerState {
+    /// Private so that every change goes through a transition that checks it is legal.
     flags: ServerFlags,
 }
 
@@ -72,56 +207,102 @@ impl ServerState {
             flags: ServerFlags::INITIALIZED,
         }
     }
+
     /// The flags as they stand.
     pub fn flags(&self) -> ServerFlags {
         self.flags
     }
-    /// INITIALIZED → RUNNING.
+
+    /// True between a successful `start` and the next `stop`.
+    pub fn is_running(&self) -> bool {
+        self.flags.contains(ServerFlags::RUNNING)
+    }
+
+    /// True when the server runs and its CAS should accept new connections.
+    pub fn is_accepting(&self) -> bool {
+        self.is_running() && !self.flags.contains(ServerFlags::NOT_ACCEPTING)
+    }
+
+    /// True when the server runs and its DRS should read from its clients.
+    pub fn is_listening(&self) -> bool {
+        self.is_running() && !self.flags.contains(ServerFlags::NOT_LISTENING)
+    }
+
+    /// INITIALIZED → RUNNING. A stopped server may be started again.
     ///
     /// # Errors
     /// [`StateError::AlreadyRunning`].
     pub fn start(&mut self) -> Result<(), StateError> {
-        if self.flags.contains(ServerFlags::RUNNING) {
+        if self.is_running() {
             return Err(StateError::AlreadyRunning);
         }
-        self.flags.0 |= 2;
+        self.flags
+            .insert(ServerFlags::INITIALIZED | ServerFlags::RUNNING);
         Ok(())
     }
+
     /// RUNNING → INITIALIZED (and every runtime flag cleared).
+    ///
+    /// `RUNNING`, `NOT_ACCEPTING` and `NOT_LISTENING` describe running services, so they go;
+    /// `INITIALIZED` and `MULTI_THREADED_CLIENTS` are configuration, so they stay and a
+    /// restart behaves like the first start.
     ///
     /// # Errors
     /// [`StateError::NotRunning`].
     pub fn stop(&mut self) -> Result<(), StateError> {
-        if !self.flags.contains(ServerFlags::RUNNING) {
+        if !self.is_running() {
             return Err(StateError::NotRunning);
         }
-        self.flags.0 = 1;
+        self.flags
+            .remove(ServerFlags::RUNNING | ServerFlags::NOT_ACCEPTING | ServerFlags::NOT_LISTENING);
         Ok(())
     }
+
     /// Sets or clears `NOT_ACCEPTING`; returns true when that changed something.
+    ///
+    /// `Ok(false)` is not an error: asking twice to stop accepting is harmless, and the
+    /// controller uses the answer to know whether the CAS must actually be stopped.
     ///
     /// # Errors
     /// [`StateError::NotRunning`].
     pub fn set_accepting(&mut self, accepting: bool) -> Result<bool, StateError> {
-        self.set(4, !accepting)
+        self.set_runtime_flag(ServerFlags::NOT_ACCEPTING, !accepting)
     }
-    fn set(&mut self, bit: u8, on: bool) -> Result<bool, StateError> {
-        if !self.flags.contains(ServerFlags::RUNNING) {
-            return Err(StateError::NotRunning);
-        }
-        let was = self.flags.0 & bit != 0;
-        if on {
-            self.flags.0 |= bit
-        } else {
-            self.flags.0 &= !bit
-        }
-        Ok(was != on)
-    }
+
     /// Sets or clears `NOT_LISTENING`; returns true when that changed something.
     ///
     /// # Errors
     /// [`StateError::NotRunning`].
     pub fn set_listening(&mut self, listening: bool) -> Result<bool, StateError> {
-        self.set(8, !listening)
+        self.set_runtime_flag(ServerFlags::NOT_LISTENING, !listening)
+    }
+
+    /// Sets or clears `MULTI_THREADED_CLIENTS`; returns true when that changed something.
+    ///
+    /// Legal in every state: it is configuration, read when a client is accepted, so it
+    /// applies to clients accepted afterwards and never moves a connected one.
+    pub fn set_multi_threaded_clients(&mut self, on: bool) -> bool {
+        let was = self.flags.contains(ServerFlags::MULTI_THREADED_CLIENTS);
+        if on {
+            self.flags.insert(ServerFlags::MULTI_THREADED_CLIENTS);
+        } else {
+            self.flags.remove(ServerFlags::MULTI_THREADED_CLIENTS);
+        }
+        was != on
+    }
+
+    /// Sets (`on`) or clears a flag that only means something while the services run.
+    fn set_runtime_flag(&mut self, flag: ServerFlags, on: bool) -> Result<bool, StateError> {
+        if !self.is_running() {
+            return Err(StateError::NotRunning);
+        }
+        let was = self.flags.contains(flag);
+        if on {
+            self.flags.insert(flag);
+        } else {
+            self.flags.remove(flag);
+        }
+        Ok(was != on)
     }
 }
+// ANCHOR_END: server_state
