@@ -524,7 +524,10 @@ impl TcpServer {
         let bound = listener.local_addr().ok();
         // The wheel first: the first client accepted must find it turning.
         if let Some(ka) = &shared.keepalive {
-            ka.start();
+            ka.start().map_err(|source| ServerError::Spawn {
+                server: shared.name.clone(),
+                source,
+            })?;
         }
         let acceptor = match shared.start_acceptor(listener) {
             Ok(acceptor) => acceptor,

@@ -84,9 +84,18 @@ impl KeepAlive {
         lock(&self.wheel).clone()
     }
 
-    pub(crate) fn start(&self) {
+    pub(crate) fn start(&self) -> std::io::Result<()> {
         // 1024 slots of 100 ms: one revolution is ~100 s, so the usual delays need no laps.
-        *lock(&self.wheel) = Some(Arc::new(WheelTimer::start(self.config.tick, 1024)));
+        let wheel = WheelTimer::try_start(self.config.tick, 1024)?;
+        *lock(&self.wheel) = Some(Arc::new(wheel));
+        Ok(())
+    }
+
+    /// The delay given to the wheel for a hold time. The wheel fires on tick boundaries, up
+    /// to one tick before the exact delay; one tick more guarantees a client is never dropped
+    /// before its full hold time.
+    fn hold_delay(&self) -> Duration {
+        self.config.hold + self.config.tick
     }
 
     pub(crate) fn stop(&self) {
@@ -101,8 +110,7 @@ impl KeepAlive {
         let Some(wheel) = self.wheel() else { return };
         let id = conn.client.id;
         let server: Weak<Shared> = Arc::downgrade(shared);
-        let hold = self.config.hold;
-        let handle = wheel.schedule(hold, move || {
+        let handle = wheel.schedule(self.hold_delay(), move || {
             let Some(shared) = server.upgrade() else {
                 return;
             };
@@ -147,7 +155,7 @@ impl KeepAlive {
         let (Some(wheel), Some(handle)) = (self.wheel(), *lock(&conn.keepalive)) else {
             return;
         };
-        wheel.reschedule(handle, self.config.hold);
+        wheel.reschedule(handle, self.hold_delay());
     }
     // ANCHOR_END: refresh
 
@@ -166,6 +174,9 @@ impl KeepAlive {
     pub(crate) fn remaining(&self, conn: &Connection) -> Option<Duration> {
         let wheel = self.wheel()?;
         let handle = (*lock(&conn.keepalive))?;
-        wheel.remaining(handle)
+        // Without the extra tick of `hold_delay`: what is left of the hold time itself.
+        wheel
+            .remaining(handle)
+            .map(|left| left.saturating_sub(self.config.tick))
     }
 }
