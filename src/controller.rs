@@ -32,7 +32,7 @@ use crate::client_db::ClientDb;
 use crate::demarcation::{Demarcator, FrameError, Framing, ProtocolError};
 use crate::keepalive::{KeepAlive, KeepAliveConfig};
 use crate::multiplexer::{self, DrsLink};
-use crate::state::{ServerFlags, ServerState, StateError};
+use crate::state::{ClientFlags, ServerFlags, ServerState, StateError};
 
 // ANCHOR: handler
 /// The application's callbacks. Every method has an empty default: implement the ones you
@@ -349,6 +349,8 @@ pub struct ClientInfo {
     pub keepalives_in: u64,
     /// Time left before the keep-alive hold timer expires, when keep-alive is on.
     pub hold_remaining: Option<Duration>,
+    /// The client's state flags (chapter 7).
+    pub flags: ClientFlags,
 }
 
 impl Connection {
@@ -770,8 +772,9 @@ impl ServerHandle {
             let info = shared.info(&conn);
             let _ = write!(
                 out,
-                "    {}  in {} B/{} msg  out {} B/{} msg  queued {} B",
+                "    {}  [{}]  in {} B/{} msg  out {} B/{} msg  queued {} B",
                 info.client,
+                info.flags,
                 info.bytes_in,
                 info.messages_in,
                 info.bytes_out,
@@ -1017,7 +1020,23 @@ impl Shared {
             keepalives_out: s.keepalives_out.load(Ordering::Relaxed),
             keepalives_in: s.keepalives_in.load(Ordering::Relaxed),
             hold_remaining: self.keepalive.as_ref().and_then(|ka| ka.remaining(conn)),
+            flags: self.client_flags(conn),
         }
+    }
+
+    /// The client's flags, derived from where it stands rather than stored twice.
+    fn client_flags(&self, conn: &Connection) -> ClientFlags {
+        let mut flags = ClientFlags::empty();
+        if !self.flags().contains(ServerFlags::NOT_LISTENING) {
+            flags.insert(ClientFlags::LISTENED);
+        }
+        if lock(&conn.keepalive).is_some() {
+            flags.insert(ClientFlags::KEEPALIVE_ARMED);
+        }
+        if conn.closed.load(Ordering::SeqCst) {
+            flags.insert(ClientFlags::CLOSING);
+        }
+        flags
     }
 }
 
