@@ -91,12 +91,14 @@ impl KeepAlive {
         Ok(())
     }
 
+    // ANCHOR: hold_delay
     /// The delay given to the wheel for a hold time. The wheel fires on tick boundaries, up
     /// to one tick before the exact delay; one tick more guarantees a client is never dropped
     /// before its full hold time.
     fn hold_delay(&self) -> Duration {
         self.config.hold + self.config.tick
     }
+    // ANCHOR_END: hold_delay
 
     pub(crate) fn stop(&self) {
         if let Some(wheel) = lock(&self.wheel).take() {

@@ -181,3 +181,30 @@ fn the_server_sends_keepalives() {
         "keep-alives are not application messages"
     );
 }
+
+/// A peer that half-closes (shuts down its write side) is treated as done: its complete
+/// messages are delivered and answered, the answers reach it before our FIN, and it is
+/// reported "peer closed".
+#[test]
+fn half_close_ends_the_conversation_after_the_replies() {
+    let config = Config {
+        framing: "line".parse::<Framing>().unwrap(),
+        ..Config::default()
+    };
+    let (server, events) = start(config, true);
+    let mut c = connect(addr(&server));
+    let id = events.expect_connected(TIMEOUT).unwrap().id;
+    c.write_all(b"first\nsecond\n").unwrap();
+    c.shutdown(std::net::Shutdown::Write).unwrap();
+    assert_eq!(read_to_eof(&mut c), b"first\nsecond\n");
+    let seen = events.collect_until(1, TIMEOUT, |e| {
+        matches!(e, tcpserverlib::demo::Event::Disconnected(..))
+    });
+    assert_eq!(
+        seen.last(),
+        Some(&tcpserverlib::demo::Event::Disconnected(
+            id,
+            DisconnectReason::PeerClosed
+        ))
+    );
+}
