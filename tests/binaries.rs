@@ -1,0 +1,367 @@
+//! The programs a student runs: the chapter binaries `ch1`..`ch4` and the `tcpserver` shell.
+//!
+//! Every child's output is read on a thread and handed over through a channel, so each wait
+//! has a timeout and nothing can hang the test run; every child still running when a test
+//! ends (or fails) is killed by [`Running`]'s `Drop`.
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::process::{Child, ChildStdin, Command as StdCommand, ExitStatus, Stdio};
+use std::sync::mpsc::{self, Receiver, RecvTimeoutError};
+use std::thread;
+use std::time::{Duration, Instant};
+
+use assert_cmd::cargo::cargo_bin;
+use assert_cmd::Command;
+
+/// Reached only when something is broken.
+const TIMEOUT: Duration = Duration::from_secs(30);
+/// One wait for one line of a child's output.
+const LINE_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// Runs a program to its end with a timeout; returns its stdout, after checking it exited 0.
+fn run_to_end(bin: &str, args: &[&str], stdin: &str) -> String {
+    let assert = Command::new(cargo_bin(bin))
+        .args(args)
+        .write_stdin(stdin)
+        .timeout(TIMEOUT)
+        .assert()
+        .success();
+    String::from_utf8_lossy(&assert.get_output().stdout).into_owned()
+}
+
+/// A chapter binary without arguments runs its story and exits 0; every line it prints
+/// carries its `[chN]` prefix, and the story's key words appear.
+fn chapter_tells_its_story(n: u32, words: &[&str]) {
+    let out = run_to_end(&format!("ch{n}"), &[], "");
+    let prefix = format!("[ch{n}]");
+    assert!(!out.trim().is_empty(), "ch{n} printed nothing");
+    for line in out.lines().filter(|l| !l.is_empty()) {
+        assert!(
+            line.starts_with(&prefix),
+            "ch{n} printed an unprefixed line {line:?}:\n{out}"
+        );
+    }
+    for word in words {
+        assert!(out.contains(word), "ch{n} never says {word:?}:\n{out}");
+    }
+}
+
+/// ch1 walks through the controller's life: created (INITIALIZED), started (RUNNING, a real
+/// port), a client listed, stopped.
+#[test]
+fn ch1_tells_the_controller_story() {
+    chapter_tells_its_story(
+        1,
+        &[
+            "Steps 1-2",
+            "INITIALIZED",
+            "RUNNING",
+            "Steps 5-7",
+            "connected from",
+            "server shutdown",
+            "stop()",
+        ],
+    );
+}
+
+/// ch2 shows the CAS thread accepting, a prompt stop, and a refused connect after it.
+#[test]
+fn ch2_tells_the_acceptor_story() {
+    chapter_tells_its_story(2, &["cas-ch2", "stop() returned after", "refused"]);
+}
+
+/// ch3 shows one DRS thread serving every client, and both kinds of disconnect.
+#[test]
+fn ch3_tells_the_drs_story() {
+    chapter_tells_its_story(
+        3,
+        &[
+            "drs-ch3",
+            "got back exactly its own line",
+            "peer closed",
+            "application",
+        ],
+    );
+}
+
+/// ch4 shows three threads changing the client DB and the books balancing.
+#[test]
+fn ch4_tells_the_client_db_story() {
+    chapter_tells_its_story(4, &["balances", "exactly once", "server shutdown"]);
+}
+
+/// A running child, its stdin, and its stdout line by line. Dropping it kills the child.
+struct Running {
+    child: Child,
+    stdin: Option<ChildStdin>,
+    lines: Receiver<String>,
+    /// Every line read so far, for failure messages.
+    seen: Vec<String>,
+}
+
+impl Running {
+    /// Starts `program` with stdin and stdout piped.
+    fn start(mut command: StdCommand) -> Running {
+        let mut child = command
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .unwrap();
+        let stdout = child.stdout.take().unwrap();
+        let (tx, lines) = mpsc::channel();
+        thread::spawn(move || {
+            for line in BufReader::new(stdout).lines() {
+                let Ok(line) = line else { break };
+                if tx.send(line).is_err() {
+                    break;
+                }
+            }
+        });
+        let stdin = child.stdin.take();
+        Running {
+            child,
+            stdin,
+            lines,
+            seen: Vec::new(),
+        }
+    }
+
+    /// Starts a binary of this crate.
+    fn bin(name: &str, args: &[&str]) -> Running {
+        let mut command = StdCommand::new(cargo_bin(name));
+        command.args(args);
+        Running::start(command)
+    }
+
+    /// Waits for the next line that contains `needle`; fails the test after LINE_TIMEOUT.
+    fn line_with(&mut self, needle: &str) -> String {
+        let deadline = Instant::now() + LINE_TIMEOUT;
+        loop {
+            let left = deadline.saturating_duration_since(Instant::now());
+            match self.lines.recv_timeout(left) {
+                Ok(line) => {
+                    self.seen.push(line.clone());
+                    if line.contains(needle) {
+                        return line;
+                    }
+                }
+                Err(RecvTimeoutError::Timeout) => panic!(
+                    "no line containing {needle:?} within {LINE_TIMEOUT:?}; output so far:\n{}",
+                    self.seen.join("\n")
+                ),
+                Err(RecvTimeoutError::Disconnected) => panic!(
+                    "the program ended its output before a line containing {needle:?}; output:\n{}",
+                    self.seen.join("\n")
+                ),
+            }
+        }
+    }
+
+    /// Writes one line to the child's stdin.
+    fn say(&mut self, line: &str) {
+        let stdin = self.stdin.as_mut().expect("stdin is still open");
+        writeln!(stdin, "{line}").unwrap();
+        stdin.flush().unwrap();
+    }
+
+    /// Closes stdin, waits for the output to end, and returns the exit status.
+    fn finish(&mut self) -> ExitStatus {
+        drop(self.stdin.take());
+        let deadline = Instant::now() + LINE_TIMEOUT;
+        loop {
+            let left = deadline.saturating_duration_since(Instant::now());
+            match self.lines.recv_timeout(left) {
+                Ok(line) => self.seen.push(line),
+                // The output closed: the process is leaving, so waiting for it is quick.
+                Err(RecvTimeoutError::Disconnected) => return self.child.wait().unwrap(),
+                Err(RecvTimeoutError::Timeout) => panic!(
+                    "the program did not end within {LINE_TIMEOUT:?} of its stdin closing; output:\n{}",
+                    self.seen.join("\n")
+                ),
+            }
+        }
+    }
+}
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// The address in a line such as `... listening on 127.0.0.1:40000; ...`.
+fn address_in(line: &str) -> SocketAddr {
+    let rest = line
+        .split("listening on ")
+        .nth(1)
+        .unwrap_or_else(|| panic!("no address in {line:?}"));
+    let addr: String = rest
+        .chars()
+        .take_while(|c| !c.is_whitespace() && *c != ';')
+        .collect();
+    addr.parse()
+        .unwrap_or_else(|_| panic!("{addr:?} (from {line:?}) is not an address"))
+}
+
+/// A client socket whose reads give up instead of hanging the test.
+fn connect(addr: SocketAddr) -> TcpStream {
+    let s = TcpStream::connect(addr).unwrap();
+    s.set_read_timeout(Some(LINE_TIMEOUT)).unwrap();
+    s
+}
+
+/// `ch2 --listen ADDR` serves until stdin closes: its first line names the address, a
+/// client's connect is printed, and closing stdin ends it with status 0.
+#[test]
+fn ch2_listen_mode_serves_until_stdin_closes() {
+    let mut ch2 = Running::bin("ch2", &["--listen", "127.0.0.1:0"]);
+    let first = ch2.line_with("listening on");
+    assert!(first.starts_with("[ch2]"), "{first}");
+    let addr = address_in(&first);
+    let client = connect(addr);
+    let line = ch2.line_with("connected");
+    assert!(
+        line.contains(&client.local_addr().unwrap().to_string()),
+        "{line}"
+    );
+    let status = ch2.finish();
+    assert!(status.success(), "ch2 --listen exited with {status}");
+    assert!(
+        ch2.seen.iter().any(|l| l.contains("server stopped")),
+        "{}",
+        ch2.seen.join("\n")
+    );
+}
+
+/// The shell runs a script of the course's commands: create, start, show, abort; a mistyped
+/// command is an error naming the word, followed by the usage, and the shell goes on.
+#[test]
+fn tcpserver_runs_a_command_script() {
+    let script = "config tcp-server s2 127.0.0.1 0\n\
+                  config tcp-server s2 start\n\
+                  show tcp-server s2\n\
+                  config tcp-server s2 abort\n\
+                  bogus command\n\
+                  show tcp-server\n\
+                  exit\n";
+    let out = run_to_end("tcpserver", &["--addr", "127.0.0.1:0", "--quiet"], script);
+    assert!(out.contains("tcp-server \"s2\" started"), "{out}");
+    assert!(out.contains("tcp-server \"s2\" on 127.0.0.1:"), "{out}");
+    assert!(out.contains("RUNNING"), "{out}");
+    assert!(out.contains("tcp-server \"s2\" stopped"), "{out}");
+    let lines: Vec<&str> = out.lines().collect();
+    let at = lines
+        .iter()
+        .position(|l| l.contains("error:") && l.contains("bogus"))
+        .unwrap_or_else(|| panic!("no error line naming \"bogus\":\n{out}"));
+    assert!(
+        lines
+            .get(at + 1)
+            .is_some_and(|l| l.starts_with("commands:")),
+        "the usage should follow the error:\n{out}"
+    );
+    assert!(out.trim_end().ends_with("bye"), "{out}");
+}
+
+/// Starting the shell on a port in use prints one error line naming the address and why;
+/// the shell still runs.
+#[test]
+fn tcpserver_explains_a_port_in_use() {
+    let taken = TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = taken.local_addr().unwrap().to_string();
+    let out = run_to_end("tcpserver", &["--addr", &addr], "exit\n");
+    let errors: Vec<&str> = out.lines().filter(|l| l.contains("error:")).collect();
+    assert_eq!(errors.len(), 1, "{out}");
+    assert!(errors[0].contains(&addr), "{out}");
+    assert!(errors[0].contains("already in use"), "{out}");
+    assert!(out.contains("bye"), "{out}");
+}
+
+/// Sends one line and reads back exactly that line.
+fn echoes(client: &mut TcpStream, text: &str) {
+    client.write_all(text.as_bytes()).unwrap();
+    let mut back = vec![0; text.len()];
+    client.read_exact(&mut back).unwrap();
+    assert_eq!(String::from_utf8_lossy(&back), text);
+}
+
+/// The echo shell, driven like a student would: three clients each get back their own
+/// line; one closes (peer closed); the shell disconnects another (application); the third
+/// still echoes.
+#[test]
+fn tcpserver_echo_session() {
+    let mut shell = Running::bin("tcpserver", &["--echo", "--addr", "127.0.0.1:0"]);
+    let addr = address_in(&shell.line_with("listening on"));
+    let mut clients: Vec<TcpStream> = (0..3).map(|_| connect(addr)).collect();
+    for (i, client) in clients.iter_mut().enumerate() {
+        echoes(client, &format!("hello from client {i}\n"));
+    }
+    let third = clients.pop().unwrap();
+    let second = clients.pop().unwrap();
+    let first = clients.pop().unwrap();
+
+    let closed = first.local_addr().unwrap();
+    drop(first);
+    let line = shell.line_with("peer closed");
+    assert!(line.contains(&closed.to_string()), "{line}");
+
+    let peer = second.local_addr().unwrap();
+    shell.say(&format!(
+        "run tcp-server default client disconnect {} {}",
+        peer.ip(),
+        peer.port()
+    ));
+    let line = shell.line_with("disconnected: application");
+    assert!(line.contains(&peer.to_string()), "{line}");
+
+    let mut third = third;
+    echoes(&mut third, "still here\n");
+    shell.say("exit");
+    shell.line_with("bye");
+    let status = shell.finish();
+    assert!(status.success(), "tcpserver exited with {status}");
+}
+
+/// Running out of descriptors makes accept() fail; the server says so, backs off, and
+/// accepts again once descriptors are free.
+#[cfg(target_os = "linux")]
+#[test]
+fn accept_errors_are_survived() {
+    let mut command = StdCommand::new("bash");
+    command
+        .arg("-c")
+        .arg("ulimit -n 24 && exec \"$0\" --addr 127.0.0.1:0 --no-shell")
+        .arg(cargo_bin("tcpserver"));
+    let mut server = Running::start(command);
+    let addr = address_in(&server.line_with("listening on"));
+    // More clients than descriptors: the kernel completes their handshakes, accept() runs
+    // out of descriptors.
+    let clients: Vec<TcpStream> = (0..30).map(|_| connect(addr)).collect();
+    let deadline = Instant::now() + LINE_TIMEOUT;
+    while !server.seen.iter().any(|l| l.contains("accept() failed")) {
+        match server.lines.recv_timeout(deadline.saturating_duration_since(Instant::now())) {
+            Ok(line) => server.seen.push(line),
+            Err(_) => panic!(
+                "the server never reported \"accept() failed\" with 30 clients and 24 descriptors; output:\n{}",
+                server.seen.join("\n")
+            ),
+        }
+    }
+    assert!(
+        server
+            .seen
+            .iter()
+            .any(|l| l.contains("Too many open files")),
+        "{}",
+        server.seen.join("\n")
+    );
+    drop(clients);
+    // Once the clients' descriptors are returned, a new client is accepted.
+    let late = connect(addr);
+    let me = late.local_addr().unwrap().to_string();
+    let line = server.line_with(&format!("connected from {me}"));
+    assert!(line.contains("connected"), "{line}");
+}
