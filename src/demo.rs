@@ -216,24 +216,35 @@ impl Events {
 }
 
 // ANCHOR: listen_mode
-/// The `--listen ADDR` argument of a chapter binary, if given.
+/// What a chapter binary was asked to do.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Mode {
+    /// No arguments: the scripted demonstration.
+    Story,
+    /// `--listen ADDR`: keep the chapter's server up on ADDR.
+    Listen(String),
+    /// `--help`: print the usage.
+    Help,
+}
+
+/// Reads a chapter binary's arguments.
 ///
 /// # Errors
-/// A usage message when `--listen` has no address or an unknown argument is given.
-pub fn listen_arg(chapter: &str) -> Result<Option<String>, String> {
+/// A usage message naming the bad argument.
+pub fn mode(chapter: &str) -> Result<Mode, String> {
     let mut args = std::env::args().skip(1);
-    let mut listen = None;
+    let mut mode = Mode::Story;
     while let Some(arg) = args.next() {
         match arg.as_str() {
             "--listen" => match args.next() {
-                Some(addr) => listen = Some(addr),
+                Some(addr) => mode = Mode::Listen(addr),
                 None => return Err(usage(chapter, "--listen needs an address")),
             },
-            "-h" | "--help" => return Err(usage(chapter, "")),
+            "-h" | "--help" => return Ok(Mode::Help),
             other => return Err(usage(chapter, &format!("unknown argument {other:?}"))),
         }
     }
-    Ok(listen)
+    Ok(mode)
 }
 
 fn usage(chapter: &str, problem: &str) -> String {
@@ -280,8 +291,12 @@ pub fn chapter_main(
     script: impl FnOnce() -> Result<(), String>,
 ) -> ExitCode {
     let prefix = format!("[{chapter}]");
-    match listen_arg(chapter) {
-        Ok(Some(addr)) => {
+    match mode(chapter) {
+        Ok(Mode::Help) => {
+            println!("{}", usage(chapter, ""));
+            ExitCode::SUCCESS
+        }
+        Ok(Mode::Listen(addr)) => {
             let print = Print {
                 prefix: Some(prefix.clone()),
                 messages: true,
@@ -295,15 +310,15 @@ pub fn chapter_main(
                     ExitCode::SUCCESS
                 }
                 Err(e) => {
-                    eprintln!("{prefix} {e}");
+                    eprintln!("{prefix} error: {e}");
                     ExitCode::FAILURE
                 }
             }
         }
-        Ok(None) => match script() {
+        Ok(Mode::Story) => match script() {
             Ok(()) => ExitCode::SUCCESS,
             Err(e) => {
-                eprintln!("{prefix} failed: {e}");
+                eprintln!("{prefix} error: {e}");
                 ExitCode::FAILURE
             }
         },

@@ -162,10 +162,13 @@ fn hostile_clients_are_cut_off_one_by_one() {
         "a reset mid-frame is an I/O error (or a truncation if the FIN won): {reason:?}"
     );
 
+    assert_eq!(server.client_count(), 1, "only the good client is left");
     stop.store(true, Ordering::SeqCst);
     let exchanges = good.join().unwrap();
-    assert!(exchanges > 0);
-    assert_eq!(server.client_count(), 1, "only the good client is left");
+    assert!(
+        exchanges > 0,
+        "the good client exchanged messages throughout"
+    );
 }
 
 /// A flood of bytes with no delimiter ends that client as "message too long", after its

@@ -14,25 +14,7 @@ use tcpserverlib::{DisconnectReason, TcpServer};
 const CH: &str = "[ch1]";
 
 fn main() -> ExitCode {
-    let result = match demo::listen_arg("ch1") {
-        Ok(Some(addr)) => listen(&addr),
-        Ok(None) => story(),
-        Err(usage) if usage.starts_with("usage:") => {
-            println!("{usage}");
-            return ExitCode::SUCCESS;
-        }
-        Err(usage) => {
-            eprintln!("{usage}");
-            return ExitCode::from(2);
-        }
-    };
-    match result {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(e) => {
-            eprintln!("{CH} error: {e}");
-            ExitCode::FAILURE
-        }
-    }
+    demo::chapter_main("ch1", tcpserverlib::Config::default(), false, story)
 }
 
 /// The scripted demonstration.
@@ -98,17 +80,4 @@ fn show(server: &TcpServer) {
     for line in server.show().lines() {
         println!("{CH}   | {line}");
     }
-}
-
-/// `--listen ADDR`: a chapter-1 server for `nc`, until stdin closes.
-fn listen(addr: &str) -> Result<(), String> {
-    let print = Print {
-        prefix: Some(CH.into()),
-        messages: true,
-    };
-    let (app, _events) = Recorder::new(print, false);
-    let server = TcpServer::new("ch1", addr, app).map_err(|e| e.to_string())?;
-    server.start().map_err(|e| e.to_string())?;
-    demo::serve_until_stdin_closes(&server, CH);
-    Ok(())
 }

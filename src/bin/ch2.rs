@@ -14,7 +14,7 @@ use std::sync::Mutex;
 use std::thread;
 use std::time::Instant;
 
-use tcpserverlib::demo::{self, Print, Recorder, TIMEOUT};
+use tcpserverlib::demo::{self, Recorder, TIMEOUT};
 use tcpserverlib::{Client, ClientId, DisconnectReason, Handler, ServerHandle, TcpServer};
 
 const CH: &str = "[ch2]";
@@ -52,25 +52,7 @@ impl Handler for WhoAccepted {
 }
 
 fn main() -> ExitCode {
-    let result = match demo::listen_arg("ch2") {
-        Ok(Some(addr)) => listen(&addr),
-        Ok(None) => story(),
-        Err(usage) if usage.starts_with("usage:") => {
-            println!("{usage}");
-            return ExitCode::SUCCESS;
-        }
-        Err(usage) => {
-            eprintln!("{usage}");
-            return ExitCode::from(2);
-        }
-    };
-    match result {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(e) => {
-            eprintln!("{CH} error: {e}");
-            ExitCode::FAILURE
-        }
-    }
+    demo::chapter_main("ch2", tcpserverlib::Config::default(), false, story)
 }
 
 /// The scripted demonstration.
@@ -189,18 +171,5 @@ fn stop_and_time(server: &TcpServer, events: &demo::Events) -> Result<(), String
         took.as_secs_f64() * 1000.0,
         gone.join(", ")
     );
-    Ok(())
-}
-
-/// `--listen ADDR`: a chapter-2 server for `nc`, until stdin closes.
-fn listen(addr: &str) -> Result<(), String> {
-    let print = Print {
-        prefix: Some(CH.into()),
-        messages: true,
-    };
-    let (app, _events) = Recorder::new(print, false);
-    let server = TcpServer::new("ch2", addr, app).map_err(|e| e.to_string())?;
-    server.start().map_err(|e| e.to_string())?;
-    demo::serve_until_stdin_closes(&server, CH);
     Ok(())
 }

@@ -61,25 +61,7 @@ struct Peer {
 }
 
 fn main() -> ExitCode {
-    let result = match demo::listen_arg("ch3") {
-        Ok(Some(addr)) => listen(&addr),
-        Ok(None) => story(),
-        Err(usage) if usage.starts_with("usage:") => {
-            println!("{usage}");
-            return ExitCode::SUCCESS;
-        }
-        Err(usage) => {
-            eprintln!("{usage}");
-            return ExitCode::from(2);
-        }
-    };
-    match result {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(e) => {
-            eprintln!("{CH} error: {e}");
-            ExitCode::FAILURE
-        }
-    }
+    demo::chapter_main("ch3", tcpserverlib::Config::default(), true, story)
 }
 
 /// The scripted demonstration.
@@ -272,17 +254,4 @@ fn expect_gone(events: &Events, id: ClientId, reason: &DisconnectReason) -> Resu
             "expected client {id} to leave for {reason}, got {other:?}"
         )),
     }
-}
-
-/// `--listen ADDR`: a chapter-3 echo server for `nc`, until stdin closes.
-fn listen(addr: &str) -> Result<(), String> {
-    let print = Print {
-        prefix: Some(CH.into()),
-        messages: true,
-    };
-    let (app, _events) = Recorder::new(print, true);
-    let server = TcpServer::new("ch3", addr, app).map_err(|e| e.to_string())?;
-    server.start().map_err(|e| e.to_string())?;
-    demo::serve_until_stdin_closes(&server, CH);
-    Ok(())
 }

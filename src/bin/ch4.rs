@@ -16,7 +16,7 @@ use std::sync::mpsc::{self, Receiver, Sender};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::thread;
 
-use tcpserverlib::demo::{self, Event, Events, Print, Recorder, TIMEOUT};
+use tcpserverlib::demo::{self, Event, Events, Recorder, TIMEOUT};
 use tcpserverlib::{Client, ClientId, DisconnectReason, Handler, ServerHandle, TcpServer};
 
 const CH: &str = "[ch4]";
@@ -104,25 +104,7 @@ struct AppReport {
 }
 
 fn main() -> ExitCode {
-    let result = match demo::listen_arg("ch4") {
-        Ok(Some(addr)) => listen(&addr),
-        Ok(None) => story(),
-        Err(usage) if usage.starts_with("usage:") => {
-            println!("{usage}");
-            return ExitCode::SUCCESS;
-        }
-        Err(usage) => {
-            eprintln!("{usage}");
-            return ExitCode::from(2);
-        }
-    };
-    match result {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(e) => {
-            eprintln!("{CH} error: {e}");
-            ExitCode::FAILURE
-        }
-    }
+    demo::chapter_main("ch4", tcpserverlib::Config::default(), false, story)
 }
 
 /// The scripted demonstration.
@@ -363,17 +345,4 @@ fn wait_for(events: &Events, connects: usize, disconnects: usize) -> Result<Tall
         }
     }
     Ok(tally)
-}
-
-/// `--listen ADDR`: a chapter-4 server for `nc`, until stdin closes.
-fn listen(addr: &str) -> Result<(), String> {
-    let print = Print {
-        prefix: Some(CH.into()),
-        messages: true,
-    };
-    let (app, _events) = Recorder::new(print, false);
-    let server = TcpServer::new("ch4", addr, app).map_err(|e| e.to_string())?;
-    server.start().map_err(|e| e.to_string())?;
-    demo::serve_until_stdin_closes(&server, CH);
-    Ok(())
 }
