@@ -128,6 +128,14 @@ impl Handler for Recorder {
     }
 }
 
+/// Prints `show tcp-server <name>` under a chapter's prefix, each line marked `|`.
+pub fn print_show(prefix: &str, server: &ServerHandle) {
+    println!("{prefix}   show tcp-server {}:", server.name());
+    for line in server.show().lines() {
+        println!("{prefix}   | {line}");
+    }
+}
+
 /// Shows bytes as text where they are text: `"hello\n"` → `hello\n`, others as `\xNN`.
 pub fn printable(bytes: &[u8]) -> String {
     bytes.escape_ascii().to_string()

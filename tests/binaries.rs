@@ -365,3 +365,54 @@ fn accept_errors_are_survived() {
     let line = server.line_with(&format!("connected from {me}"));
     assert!(line.contains("connected"), "{line}");
 }
+
+/// ch5 narrates the circular buffer: a write, a read, a wrap-around, a partial write.
+#[test]
+fn ch5_tells_the_circular_buffer_story() {
+    chapter_tells_its_story(5, &["front=", "rear=", "wrapped", "only 2 of 10"]);
+}
+
+/// ch6 replays the course's demonstration: junk boundaries without demarcation, whole
+/// messages with it.
+#[test]
+fn ch6_tells_the_demarcation_story() {
+    chapter_tells_its_story(
+        6,
+        &[
+            "recv -> \"Hell\"",
+            "message 1: \"Hello Abhishek\"",
+            "message 4: \"msg-3\"",
+        ],
+    );
+}
+
+/// ch7 shows the flags changing as accepting and listening are disabled and re-enabled,
+/// and nothing lost meanwhile.
+#[test]
+fn ch7_tells_the_state_story() {
+    chapter_tells_its_story(
+        7,
+        &[
+            "NOT_ACCEPTING",
+            "NOT_LISTENING",
+            "refused",
+            "delivered now from #1: \"sent while not listening 3\"",
+        ],
+    );
+}
+
+/// ch8 shows a silent client dropped after its hold time while a chatty one stays, with
+/// hold times in `show`, then both close sequences.
+#[test]
+fn ch8_tells_the_keepalive_story() {
+    chapter_tells_its_story(
+        8,
+        &[
+            "hold 0.",
+            "disconnected: keep-alive expired",
+            "is still connected",
+            "peer closed",
+            "reason: application",
+        ],
+    );
+}

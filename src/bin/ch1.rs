@@ -76,8 +76,5 @@ fn story() -> Result<(), String> {
 
 /// Prints the course's `show tcp-server`, indented under the narration.
 fn show(server: &TcpServer) {
-    println!("{CH}   show tcp-server {}:", server.name());
-    for line in server.show().lines() {
-        println!("{CH}   | {line}");
-    }
+    demo::print_show(CH, server);
 }

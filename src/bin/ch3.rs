@@ -148,10 +148,7 @@ fn story() -> Result<(), String> {
     println!("{CH} The others still keep working:");
     exchange(&mut peers, &events, 4)?;
 
-    println!("{CH} show tcp-server ch3:");
-    for line in server.show().lines() {
-        println!("{CH}   | {line}");
-    }
+    demo::print_show(CH, &server);
     println!("{CH} stop(): the remaining clients are reported gone for server shutdown:");
     server.stop();
     for _ in 0..peers.len() {

@@ -90,7 +90,7 @@ fn run() -> Result<(), String> {
             printable(&m)
         ));
     }
-    print!("{}", server.show());
+    demo::print_show("[ch7]", &server);
     server.stop();
     say(&format!("stopped:  {}", server.flags()));
     Ok(())

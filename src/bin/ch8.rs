@@ -68,8 +68,8 @@ fn keepalive() -> Result<(), String> {
                 chatty.write_all(&KEEPALIVE).map_err(|e| e.to_string())?;
                 beats += 1;
                 if beats == 2 {
-                    say("show tcp-server ch8 (hold = time left before a client is dropped):");
-                    print!("{}", server.show());
+                    say("(hold = time left before a client is dropped)");
+                    demo::print_show("[ch8]", &server);
                 }
                 if beats > 100 {
                     return Err("the silent client was never dropped".into());
@@ -77,7 +77,7 @@ fn keepalive() -> Result<(), String> {
             }
         }
     }
-    print!("{}", server.show());
+    demo::print_show("[ch8]", &server);
     let info = server
         .client_info(chatty_id)
         .ok_or("the chatty client is gone")?;
