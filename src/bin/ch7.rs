@@ -99,10 +99,7 @@ fn run() -> Result<(), String> {
 fn main() -> ExitCode {
     // --listen: a line-framed echo server, one message per line typed in nc.
     let config = Config {
-        framing: Framing::Delimited {
-            delimiter: b"\n".to_vec(),
-            max_len: tcpserverlib::demarcation::DEFAULT_MAX_LEN,
-        },
+        framing: Framing::line(),
         ..Config::default()
     };
     demo::chapter_main("ch7", config, true, run)

@@ -128,10 +128,7 @@ fn application_close() -> Result<(), String> {
 
 fn main() -> ExitCode {
     let config = Config {
-        framing: Framing::Delimited {
-            delimiter: b"\n".to_vec(),
-            max_len: tcpserverlib::demarcation::DEFAULT_MAX_LEN,
-        },
+        framing: Framing::line(),
         keepalive: Some(KeepAliveConfig::default()),
         ..Config::default()
     };
