@@ -9,11 +9,22 @@
 //! first. Each tick the hand moves on and looks only at its new slot: timers with no lap left
 //! fire, the others lose a lap.
 //!
-//! Why schedule, cancel and reschedule are O(1): finding the slot is one modulo, and each
-//! slot is a `Vec` of `(id, laps)` in which every timer knows its own index (`pos`), so a
-//! timer leaves its slot with `swap_remove` and one fix-up of the timer that took its place.
-//! The timers themselves live in a `HashMap` keyed by handle (expected O(1)). No operation
-//! depends on how many timers exist; a binary heap or a balanced tree would pay `log n`.
+//! Why schedule, cancel and reschedule are O(1): finding the slot is one modulo. The timers
+//! live in a slab, a `Vec` of entries, and a handle is an index into it (plus a generation,
+//! so a stale handle misses): one array access, no hashing. Each slot is a `Vec` of
+//! `(index, laps)` items whose positions never move: a timer that leaves turns its place into
+//! a hole, which the slot chains to its other holes and refills before it grows. So a cancel
+//! touches its entry and its slot item and nothing else, a schedule one entry (the last one
+//! freed, still in cache) and one place in its slot, and no operation depends on how many
+//! timers exist; a binary heap or a balanced tree would pay `log n`.
+//!
+//! Why this layout: with hundreds of thousands of timers the cost of each operation is the
+//! cache lines it misses, not its instructions. The previous layout, a `HashMap` by id plus
+//! `swap_remove` in the slot, missed three or four lines per cancel (map entry, slot item, the
+//! entry of the item that moved into the hole); the slab and the holes miss two. An intrusive
+//! doubly linked list through the slab measured about the same on our benchmark; we keep the
+//! holes because a tick then walks one contiguous array and touches the slab only for the
+//! timers that fire.
 //!
 //! What it costs: precision is one tick (a delay is rounded up to whole ticks, at least one),
 //! the thread wakes every tick even when nothing is due, and a tick visits every timer of its
