@@ -1,10 +1,11 @@
 //! Exercise 8 — the wheel timer in deterministic mode (the stub of `src/wheel_timer.rs`).
 //!
 //! Build with `--features ex08` and this file replaces the reference module. The thread, the
-//! firing without the lock and the bookkeeping after a callback are given; what is left is
-//! the wheel itself: placing a timer in its slot with its laps (`place`), taking it out in
-//! O(1) (`unlink`), turning the hand (`step`, `advance`), and `cancel`, `reschedule`,
-//! `remaining`. Work until the chapter's tests pass (they drive a manual wheel):
+//! firing without the lock, the bookkeeping after a callback and the slab of timers (`vacant`,
+//! `occupy`, `release`, `find`) are given; what is left is the wheel itself: a slot whose
+//! positions never move (`Slot::put`, `Slot::vacate`), placing a timer in its slot with its
+//! laps (`place`), taking it out in O(1) (`unlink`), turning the hand (`step`, `advance`),
+//! and `cancel`, `reschedule`, `remaining`. Work until the chapter's tests pass (they drive a manual wheel):
 //!
 //! ```text
 //! cargo test --features ex08 --test ch08_wheel_timer
@@ -16,8 +17,6 @@
 #![allow(dead_code, unused_imports)]
 
 use std::any::Any;
-use std::collections::HashMap;
-use std::hash::{BuildHasherDefault, Hasher};
 use std::io;
 use std::panic::{self, AssertUnwindSafe};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard};
@@ -26,9 +25,31 @@ use std::time::{Duration, Instant};
 
 /// Identifies one scheduled timer; returned by [`WheelTimer::schedule`].
 ///
-/// Handles are never reused, so a stale handle can only miss, never hit another timer.
+/// Inside: the timer's index in the wheel's slab (low 32 bits) and the generation of that
+/// entry when the timer moved in (high 32 bits). An entry's generation goes up every time a
+/// timer leaves it, and an entry whose generations are used up is never handed out again, so
+/// handles are never reused: a stale or forged handle can only miss, never hit another timer.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub struct TimerHandle(u64);
+
+impl TimerHandle {
+    /// The handle of no timer, returned by a wheel that cannot keep one (stopped, or full).
+    /// Its index, `u32::MAX`, is never given to an entry.
+    const DEAD: TimerHandle = TimerHandle(u64::MAX);
+
+    fn new(index: u32, generation: u32) -> TimerHandle {
+        TimerHandle(u64::from(generation) << 32 | u64::from(index))
+    }
+
+    /// The slab index; a `u32`, so widening it to `usize` loses nothing.
+    fn index(self) -> u32 {
+        (self.0 & 0xFFFF_FFFF) as u32
+    }
+
+    fn generation(self) -> u32 {
+        (self.0 >> 32) as u32
+    }
+}
 
 /// What a timer runs when it fires.
 type Callback = Box<dyn FnMut() + Send>;
@@ -37,18 +58,34 @@ type Callback = Box<dyn FnMut() + Send>;
 /// in ticks and the thread spin.
 const MIN_TICK: Duration = Duration::from_millis(1);
 
-/// One timer's place in a slot. `laps` lives here, not in [`Entry`], because the tick that
-/// decrements it is already walking the slot.
-struct SlotItem {
-    /// Whose place this is.
-    id: u64,
-    /// Full turns of the hand still to wait before this timer fires.
-    laps: u64,
+/// Ends a slot's chain of holes.
+const NO_HOLE: usize = usize::MAX;
+
+/// One place in a slot's array.
+enum SlotItem {
+    /// A waiting timer: its index in the slab, and the full turns of the hand it must still
+    /// sit out. `laps` lives here, not in [`Entry`], so that a tick walks one contiguous
+    /// array to count laps down and touches the slab only for the timers that fire.
+    Timer { index: u32, laps: u64 },
+    /// A place a timer has left; `next` is the next hole of the same slot (or [`NO_HOLE`]).
+    /// Holes are refilled before the array grows, so no item ever moves.
+    Hole { next: usize },
+}
+
+/// One slot of the ring.
+struct Slot {
+    /// Its timers, at positions that never change while they wait, and its holes.
+    items: Vec<SlotItem>,
+    /// The most recent hole: where the next timer goes, or [`NO_HOLE`] to push at the end.
+    first_hole: usize,
+    /// How many items are timers; at zero the array is emptied, holes and all.
+    timers: usize,
 }
 
 /// Where a timer is in its life.
 enum State {
-    /// In `slots[slot][pos]`, waiting for the hand; `pos` is what makes removal O(1).
+    /// In `slots[slot].items[pos]`, waiting for the hand. `pos` never changes while it
+    /// waits, which is what makes removal O(1) without touching any other timer.
     Waiting {
         slot: usize,
         pos: usize,
@@ -58,11 +95,15 @@ enum State {
     /// says what happens when it returns: periodic timers start with their period, a
     /// reschedule from inside the callback sets it, and `None` means the timer is finished.
     Firing { rearm: Option<u64> },
+    /// No timer here; `next` is the next free entry of the slab.
+    Free { next: Option<u32> },
 }
 
-/// One scheduled timer.
+/// One entry of the slab: a timer, or room for one.
 struct Entry {
-    /// Waiting in a slot, or firing.
+    /// Goes up each time a timer leaves the entry, so that its old handles miss.
+    generation: u32,
+    /// Waiting in a slot, firing, or free.
     state: State,
     /// The period in ticks of a periodic timer; `None` for a one-shot.
     period: Option<u64>,
@@ -70,44 +111,23 @@ struct Entry {
 
 /// Everything the lock protects.
 struct Wheel {
-    /// The ring: each slot lists the timers the hand fires (or un-laps) when it gets there.
-    slots: Vec<Vec<SlotItem>>,
-    /// Every live timer by id, so that a handle reaches its timer in O(1).
-    timers: HashMap<u64, Entry, IdHasherBuilder>,
+    /// The ring: each slot holds the timers the hand fires (or un-laps) when it gets there.
+    slots: Vec<Slot>,
+    /// The slab: every timer at the index its handle names, so that a handle reaches its
+    /// timer with one array access and no hashing.
+    timers: Vec<Entry>,
+    /// The most recently freed entry: the next timer reuses it while it is still in cache.
+    free: Option<u32>,
     /// The slot the hand last visited; a timer due in `d` ticks goes `d` slots further on.
     cursor: usize,
-    /// The next handle to give out.
-    next_id: u64,
-    /// Timers in `Firing { rearm: None }`: in the map, but not pending any more. Counted so
+    /// Entries that hold a timer (waiting or firing).
+    live: usize,
+    /// Timers in `Firing { rearm: None }`: in the slab, but not pending any more. Counted so
     /// that [`WheelTimer::pending`] stays O(1).
     spent: usize,
     /// Set by `stop`: the thread leaves, nothing new is kept, nothing is re-armed.
     stopped: bool,
 }
-
-/// A `Hasher` for the map of timers. Handles are sequential numbers we give out ourselves,
-/// never chosen by a peer, so std's DoS-resistant SipHash buys nothing here; one multiply
-/// (Fibonacci hashing) spreads them over the table and keeps the map a few nanoseconds per
-/// operation.
-#[derive(Default)]
-struct IdHasher(u64);
-
-impl Hasher for IdHasher {
-    fn finish(&self) -> u64 {
-        self.0
-    }
-    fn write(&mut self, bytes: &[u8]) {
-        // Only u64 keys are hashed; this path exists for completeness.
-        for &b in bytes {
-            self.0 = (self.0.rotate_left(8) ^ u64::from(b)).wrapping_mul(0x9E37_79B9_7F4A_7C15);
-        }
-    }
-    fn write_u64(&mut self, n: u64) {
-        self.0 = n.wrapping_mul(0x9E37_79B9_7F4A_7C15);
-    }
-}
-
-type IdHasherBuilder = BuildHasherDefault<IdHasher>;
 
 /// What the wheel's thread and the handles share.
 struct Shared {
@@ -166,10 +186,11 @@ impl WheelTimer {
         let slots = slots.max(1);
         let tick = tick.max(MIN_TICK);
         let wheel = Wheel {
-            slots: (0..slots).map(|_| Vec::new()).collect(),
-            timers: HashMap::default(),
+            slots: (0..slots).map(|_| Slot::new()).collect(),
+            timers: Vec::new(),
+            free: None,
             cursor: 0,
-            next_id: 1,
+            live: 0,
             spent: 0,
             stopped: false,
         };
@@ -197,12 +218,13 @@ impl WheelTimer {
     /// re-arm (periodic, or rescheduled from their own callback).
     pub fn pending(&self) -> usize {
         let wheel = self.shared.lock();
-        wheel.timers.len() - wheel.spent
+        wheel.live - wheel.spent
     }
 
     /// Calls `callback` once, `delay` from now (rounded up to whole ticks, at least one).
     ///
-    /// On a stopped wheel the callback is dropped at once and the handle is already dead.
+    /// On a stopped wheel the callback is dropped at once and the handle is already dead
+    /// (so too on a wheel holding 2³² − 1 timers, which no memory can hold anyway).
     pub fn schedule(
         &self,
         delay: Duration,
@@ -225,22 +247,22 @@ impl WheelTimer {
     fn insert(&self, delay: Duration, period: Option<u64>, callback: Callback) -> TimerHandle {
         let ticks = ticks_for(delay, self.tick);
         let mut wheel = self.shared.lock();
-        let id = wheel.next_id;
-        wheel.next_id += 1;
-        if wheel.stopped {
-            drop(wheel);
-            // Dropped without the lock: a callback's captures may run code when dropped.
-            drop(callback);
-            return TimerHandle(id);
-        }
-        let (slot, pos) = wheel.place(id, ticks);
+        let index = match wheel.vacant() {
+            Some(index) if !wheel.stopped => index,
+            _ => {
+                drop(wheel);
+                // Dropped without the lock: a callback's captures may run code when dropped.
+                drop(callback);
+                return TimerHandle::DEAD;
+            }
+        };
+        let (slot, pos) = wheel.place(index, ticks);
         let state = State::Waiting {
             slot,
             pos,
             callback,
         };
-        wheel.timers.insert(id, Entry { state, period });
-        TimerHandle(id)
+        wheel.occupy(index, state, period)
     }
 
     /// Cancels a timer; returns false when it had already fired (one-shot) or was cancelled.
@@ -249,10 +271,10 @@ impl WheelTimer {
     /// callback) is stopped and `true` is returned; a plain one-shot has already fired, so
     /// `false`. In both cases the running callback finishes normally.
     pub fn cancel(&self, handle: TimerHandle) -> bool {
-        // TODO: look the timer up by id. Waiting: take it out of its slot (`unlink`) and out
-        // of the map, and drop its callback after releasing the lock; true.
-        // Firing with a re-arm pending: remove it from the map (the firing tick will find it
-        // gone and drop the callback); true. Firing with no re-arm, or unknown: false.
+        // TODO: find the entry (`self.timers.find(handle)`). Waiting: `unlink` it from its slot,
+        // `release` it and drop what it held after releasing the lock; true. Firing with a re-arm
+        // pending: `release` it (the firing tick will find the generation moved on and drop the
+        // callback); true. Firing with no re-arm, free, or unknown: false.
         let _ = handle;
         todo!()
     }
@@ -263,9 +285,9 @@ impl WheelTimer {
     /// `delay` after the tick that is firing it (a periodic timer then goes on with its
     /// period). A one-shot that rescheduled itself is pending again.
     pub fn reschedule(&self, handle: TimerHandle, delay: Duration) -> bool {
-        // TODO: `ticks_for(delay, self.tick)`; Waiting: `unlink` then `place` again and store
-        // the new slot and pos in the entry. Firing: set its `rearm` (and keep `spent` right:
-        // a timer that was finishing is pending again). Unknown: false.
+        // TODO: `ticks_for(delay, self.tick)`; Waiting: `unlink` then `place` again and store the
+        // new slot and pos in the entry. Firing: set its `rearm` (and keep `spent` right: a timer
+        // that was finishing is pending again). Free or unknown: false.
         let _ = (handle, delay);
         todo!()
     }
@@ -275,8 +297,8 @@ impl WheelTimer {
     /// current tick has already gone by.
     pub fn remaining(&self, handle: TimerHandle) -> Option<Duration> {
         // TODO: ticks left = laps × slots + how far the slot is ahead of the cursor (a slot
-        // equal to the cursor is a whole turn ahead, not zero). Firing: its `rearm`, if any.
-        // Convert with `ticks_to_duration`.
+        // equal to the cursor is a whole turn ahead, not zero); the laps are in the slot's item at
+        // `pos`. Firing: its `rearm`, if any. Convert with `ticks_to_duration`.
         let _ = handle;
         todo!()
     }
@@ -306,10 +328,14 @@ impl WheelTimer {
         let dropped = {
             let mut wheel = self.shared.lock();
             wheel.stopped = true;
+            wheel.live = 0;
             wheel.spent = 0;
+            wheel.free = None;
             for slot in &mut wheel.slots {
-                slot.clear();
+                *slot = Slot::new();
             }
+            // An empty slab stays empty (nothing is scheduled on a stopped wheel), so every
+            // handle misses from now on.
             std::mem::take(&mut wheel.timers)
         };
         // The callbacks' captures are dropped without the lock held.
@@ -338,7 +364,7 @@ impl Shared {
 
     /// Runs the callbacks a tick collected, without the lock, then re-arms or retires their
     /// timers under it. Returns the first panic a callback raised, after the bookkeeping.
-    fn fire(&self, mut due: Vec<(u64, Callback)>) -> Option<Box<dyn Any + Send>> {
+    fn fire(&self, mut due: Vec<(TimerHandle, Callback)>) -> Option<Box<dyn Any + Send>> {
         if due.is_empty() {
             return None;
         }
@@ -353,10 +379,10 @@ impl Shared {
         let mut finished = Vec::new();
         {
             let mut wheel = self.lock();
-            for (id, callback) in due {
-                let rearm = match wheel.timers.get(&id).map(|e| &e.state) {
+            for (handle, callback) in due {
+                let rearm = match wheel.timers.find(handle).map(|e| &e.state) {
                     Some(State::Firing { rearm }) => *rearm,
-                    // Cancelled while firing, or the wheel was stopped.
+                    // Cancelled while firing (the generation moved on), or the wheel stopped.
                     _ => {
                         finished.push(callback);
                         continue;
@@ -364,8 +390,8 @@ impl Shared {
                 };
                 match rearm {
                     Some(ticks) if !wheel.stopped => {
-                        let (slot, pos) = wheel.place(id, ticks);
-                        if let Some(entry) = wheel.timers.get_mut(&id) {
+                        let (slot, pos) = wheel.place(handle.index(), ticks);
+                        if let Some(entry) = wheel.timers.find_mut(handle) {
                             entry.state = State::Waiting {
                                 slot,
                                 pos,
@@ -374,7 +400,7 @@ impl Shared {
                         }
                     }
                     _ => {
-                        if wheel.timers.remove(&id).is_some() && rearm.is_none() {
+                        if wheel.release(handle.index()).is_some() && rearm.is_none() {
                             wheel.spent -= 1;
                         }
                         finished.push(callback);
@@ -387,35 +413,133 @@ impl Shared {
     }
 }
 
-impl Wheel {
-    /// Puts timer `id` where the hand will be `ticks` ticks from now (`ticks` ≥ 1) and
-    /// returns that place. The slot is `ticks` further on, modulo the ring; each full turn
-    /// before that is one lap. A delay of exactly one turn lands on the hand's own slot with
-    /// no lap, and fires when the hand comes back to it.
-    fn place(&mut self, id: u64, ticks: u64) -> (usize, usize) {
-        // TODO: slot = (cursor + ticks) modulo the number of slots; laps = how many whole
-        // turns before that, so that a delay of exactly one turn has 0 laps. Push
-        // `SlotItem { id, laps }` and return (slot, its index in the slot).
-        let _ = (id, ticks);
+impl Slot {
+    fn new() -> Slot {
+        Slot {
+            items: Vec::new(),
+            first_hole: NO_HOLE,
+            timers: 0,
+        }
+    }
+
+    /// Puts a timer in the most recent hole, or at the end if there is none; returns its
+    /// position.
+    fn put(&mut self, index: u32, laps: u64) -> usize {
+        // TODO: count the timer; if `first_hole` names a hole, put the timer there and make that
+        // hole's `next` the new `first_hole`; otherwise push it at the end. Return its position.
+        let _ = (index, laps);
         todo!()
     }
 
-    /// Takes `slots[slot][pos]` out in O(1): the slot's last item moves into the hole, and
-    /// the timer it belongs to learns its new `pos`.
+    /// Turns the timer at `pos` into a hole, first in the chain. Nothing else moves.
+    fn vacate(&mut self, pos: usize) {
+        // TODO: if `pos` holds a timer, make it a hole at the head of the chain (its `next` is the
+        // old `first_hole`) and uncount the timer. Nothing else moves: that is what keeps removal
+        // O(1). (Bonus: when no timer is left, clear the array and the chain.)
+        let _ = pos;
+        todo!()
+    }
+}
+
+/// Handle lookups in the slab: the entry at the handle's index, if its generation matches.
+trait Slab {
+    fn find(&self, handle: TimerHandle) -> Option<&Entry>;
+    fn find_mut(&mut self, handle: TimerHandle) -> Option<&mut Entry>;
+}
+
+impl Slab for Vec<Entry> {
+    fn find(&self, handle: TimerHandle) -> Option<&Entry> {
+        let entry = self.get(handle.index() as usize)?;
+        (entry.generation == handle.generation()).then_some(entry)
+    }
+
+    fn find_mut(&mut self, handle: TimerHandle) -> Option<&mut Entry> {
+        let entry = self.get_mut(handle.index() as usize)?;
+        (entry.generation == handle.generation()).then_some(entry)
+    }
+}
+
+impl Wheel {
+    /// A free entry's index: the most recently freed one, or a new one at the end. `None`
+    /// only when 2³² − 1 entries exist (index `u32::MAX` is [`TimerHandle::DEAD`]'s).
+    fn vacant(&mut self) -> Option<u32> {
+        if let Some(index) = self.free {
+            self.free = match self.timers.get(index as usize).map(|e| &e.state) {
+                Some(State::Free { next }) => *next,
+                _ => None,
+            };
+            return Some(index);
+        }
+        let index = u32::try_from(self.timers.len())
+            .ok()
+            .filter(|&i| i != u32::MAX)?;
+        self.timers.push(Entry {
+            generation: 0,
+            state: State::Free { next: None },
+            period: None,
+        });
+        Some(index)
+    }
+
+    /// Moves a timer into the entry `vacant` returned; returns its handle.
+    fn occupy(&mut self, index: u32, state: State, period: Option<u64>) -> TimerHandle {
+        let Some(entry) = self.timers.get_mut(index as usize) else {
+            return TimerHandle::DEAD;
+        };
+        entry.state = state;
+        entry.period = period;
+        self.live += 1;
+        TimerHandle::new(index, entry.generation)
+    }
+
+    /// Frees entry `index` and returns what it held (`None` if it was free already). Its
+    /// generation goes up so that its handles miss from now on; an entry whose generation
+    /// cannot go up any more is retired rather than reused.
+    fn release(&mut self, index: u32) -> Option<State> {
+        let entry = self.timers.get_mut(index as usize)?;
+        if let State::Free { .. } = entry.state {
+            return None;
+        }
+        let state = std::mem::replace(&mut entry.state, State::Free { next: None });
+        entry.period = None;
+        self.live -= 1;
+        if let Some(generation) = entry.generation.checked_add(1) {
+            entry.generation = generation;
+            entry.state = State::Free { next: self.free };
+            self.free = Some(index);
+        }
+        Some(state)
+    }
+
+    /// Puts the timer of entry `index` where the hand will be `ticks` ticks from now
+    /// (`ticks` ≥ 1) and returns that place. The slot is `ticks` further on, modulo the ring;
+    /// each full turn before that is one lap. A delay of exactly one turn lands on the hand's
+    /// own slot with no lap, and fires when the hand comes back to it.
+    fn place(&mut self, index: u32, ticks: u64) -> (usize, usize) {
+        // TODO: slot = (cursor + ticks) modulo the number of slots; laps = how many whole turns
+        // before that, so that a delay of exactly one turn has 0 laps. `put` the timer in that
+        // slot and return (slot, its position).
+        let _ = (index, ticks);
+        todo!()
+    }
+
+    /// Takes the timer at `slots[slot].items[pos]` out in O(1): its place becomes a hole, to
+    /// be refilled by the next timer put in that slot. No other timer moves, so no other
+    /// entry has to be told anything.
     fn unlink(&mut self, slot: usize, pos: usize) {
-        // TODO: `swap_remove(pos)`, then tell the timer whose item moved into `pos` (if any)
-        // its new position: that fix-up is what keeps removal O(1).
+        // TODO: `vacate` that position of that slot (a slot out of range is ignored).
         let _ = (slot, pos);
         todo!()
     }
 
     /// Moves the hand one slot and takes out what falls due there: timers on their last lap
     /// become `Firing` and their callbacks are returned; the others lose a lap.
-    fn step(&mut self) -> Vec<(u64, Callback)> {
-        // TODO: move the cursor one slot on (wrapping). Walk that slot: items with laps left
-        // lose one; items with none are unlinked (careful: another item moves into the same
-        // index) and their entry becomes `Firing { rearm: entry.period }`; return their ids
-        // and callbacks. Count a one-shot in `spent`.
+    fn step(&mut self) -> Vec<(TimerHandle, Callback)> {
+        // TODO: move the cursor one slot on (wrapping). Walk that slot's items: holes are skipped,
+        // timers with laps left lose one, timers with none are `vacate`d (careful: the last one
+        // may empty the array) and their entry becomes `Firing { rearm: entry.period }`; return
+        // their handles (`TimerHandle::new(index, entry.generation)`) and callbacks. Count a
+        // one-shot in `spent`.
         todo!()
     }
 }
