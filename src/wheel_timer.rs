@@ -164,6 +164,13 @@ struct Wheel {
     spent: usize,
     /// Set by `stop`: the thread leaves, nothing new is kept, nothing is re-armed.
     stopped: bool,
+    /// Ticks turned since the start.
+    turned: u64,
+    /// When tick 0 began, for a wheel turned by its thread (`None` for a manual wheel). A
+    /// thread that fell behind (a long callback, a loaded machine) catches up by turning
+    /// several ticks at once; a timer scheduled meanwhile must count its ticks from the real
+    /// time, not from the late hand, or it would fire early.
+    clock: Option<Instant>,
 }
 // ANCHOR_END: wheel_state
 
@@ -209,11 +216,13 @@ impl WheelTimer {
     /// The operating system's error when it cannot create the `wheel-timer` thread.
     pub fn try_start(tick: Duration, slots: usize) -> io::Result<WheelTimer> {
         let wheel = WheelTimer::manual(tick, slots);
+        let origin = Instant::now();
+        wheel.shared.lock().clock = Some(origin);
         let shared = Arc::clone(&wheel.shared);
         let tick = wheel.tick;
         let handle = thread::Builder::new()
             .name("wheel-timer".into())
-            .spawn(move || run(&shared, tick))?;
+            .spawn(move || run(&shared, tick, origin))?;
         *lock_ignoring_poison(&wheel.thread) = Some(handle);
         Ok(wheel)
     }
@@ -231,6 +240,8 @@ impl WheelTimer {
             live: 0,
             spent: 0,
             stopped: false,
+            turned: 0,
+            clock: None,
         };
         WheelTimer {
             tick,
@@ -284,8 +295,8 @@ impl WheelTimer {
     }
 
     fn insert(&self, delay: Duration, period: Option<u64>, callback: Callback) -> TimerHandle {
-        let ticks = ticks_for(delay, self.tick);
         let mut wheel = self.shared.lock();
+        let ticks = ticks_for(delay, self.tick).saturating_add(wheel.lag(self.tick));
         let index = match wheel.vacant() {
             Some(index) if !wheel.stopped => index,
             _ => {
@@ -337,9 +348,9 @@ impl WheelTimer {
     /// `delay` after the tick that is firing it (a periodic timer then goes on with its
     /// period). A one-shot that rescheduled itself is pending again.
     pub fn reschedule(&self, handle: TimerHandle, delay: Duration) -> bool {
-        let ticks = ticks_for(delay, self.tick);
         let mut guard = self.shared.lock();
         let wheel = &mut *guard;
+        let ticks = ticks_for(delay, self.tick);
         let Some(entry) = wheel.timers.find_mut(handle) else {
             return false;
         };
@@ -355,6 +366,7 @@ impl WheelTimer {
             State::Waiting { slot, pos, .. } => (*slot, *pos),
         };
         wheel.unlink(old_slot, old_pos);
+        let ticks = ticks.saturating_add(wheel.lag(self.tick));
         let (new_slot, new_pos) = wheel.place(handle.index(), ticks);
         if let Some(Entry {
             state: State::Waiting { slot, pos, .. },
@@ -634,6 +646,15 @@ impl Wheel {
         Some(state)
     }
 
+    /// Ticks the hand is behind real time (0 for a manual wheel, whose time is its hand).
+    fn lag(&self, tick: Duration) -> u64 {
+        let Some(origin) = self.clock else { return 0 };
+        let real = origin.elapsed().as_nanos() / tick.as_nanos().max(1);
+        u64::try_from(real)
+            .unwrap_or(u64::MAX)
+            .saturating_sub(self.turned)
+    }
+
     // ANCHOR: place
     /// Puts the timer of entry `index` where the hand will be `ticks` ticks from now
     /// (`ticks` ≥ 1) and returns that place. The slot is `ticks` further on, modulo the ring;
@@ -663,6 +684,7 @@ impl Wheel {
     /// Moves the hand one slot and takes out what falls due there: timers on their last lap
     /// become `Firing` and their callbacks are returned; the others lose a lap.
     fn step(&mut self) -> Vec<(TimerHandle, Callback)> {
+        self.turned += 1;
         self.cursor = (self.cursor + 1) % self.slots.len();
         let mut due = Vec::new();
         let Some(slot) = self.slots.get_mut(self.cursor) else {
@@ -705,8 +727,7 @@ impl Wheel {
 /// The `wheel-timer` thread: waits for each tick's deadline, `origin + k × tick`, then turns
 /// the wheel once. A late thread (long callbacks, a suspended machine) turns once per missed
 /// tick without waiting, so timers keep their order and the wheel catches up.
-fn run(shared: &Shared, tick: Duration) {
-    let origin = Instant::now();
+fn run(shared: &Shared, tick: Duration, origin: Instant) {
     let mut turned: u64 = 0;
     let mut wheel = shared.lock();
     loop {
