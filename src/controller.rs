@@ -753,7 +753,7 @@ impl ServerHandle {
         let mut out = String::new();
         let addr = match self.local_addr() {
             Some(a) => a.to_string(),
-            None => lock(&shared.addr).0.clone(),
+            None => format!("{} (not started)", lock(&shared.addr).0),
         };
         let _ = writeln!(out, "tcp-server \"{}\" on {}", shared.name, addr);
         let _ = writeln!(out, "  state:     {}", shared.flags());
