@@ -66,7 +66,7 @@ fn main() -> ExitCode {
         .and_then(|server| server.start().map_err(|e| e.to_string()).map(|_| server));
     match started {
         Ok(server) => println!(
-            "tcp-server \"{}\" listening on {} ({}); try `nc {}` in another terminal",
+            "tcp-server \"{}\" listening on {}, framing: {}; try `nc {}` in another terminal",
             args.name,
             server
                 .local_addr()
