@@ -192,7 +192,7 @@ impl Drop for Running {
     }
 }
 
-/// The address in a line such as `... listening on 127.0.0.1:40000; ...`.
+/// The address in a line such as `... listening on 127.0.0.1:40000, ...` or `...; ...`.
 fn address_in(line: &str) -> SocketAddr {
     let rest = line
         .split("listening on ")
@@ -200,7 +200,7 @@ fn address_in(line: &str) -> SocketAddr {
         .unwrap_or_else(|| panic!("no address in {line:?}"));
     let addr: String = rest
         .chars()
-        .take_while(|c| !c.is_whitespace() && *c != ';')
+        .take_while(|c| !c.is_whitespace() && *c != ';' && *c != ',')
         .collect();
     addr.parse()
         .unwrap_or_else(|_| panic!("{addr:?} (from {line:?}) is not an address"))
