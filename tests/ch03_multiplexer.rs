@@ -166,6 +166,8 @@ fn disconnect_races_report_each_client_once() {
     for _ in 0..n {
         ids.push(events.expect_connected(TIMEOUT).unwrap().id);
     }
+    // Even clients close themselves; odd ones stay open until the server has stopped, so
+    // they race only the application's disconnects and stop().
     let closer = thread::spawn(move || {
         let mut keep = Vec::new();
         for (i, c) in clients.into_iter().enumerate() {
@@ -175,6 +177,7 @@ fn disconnect_races_report_each_client_once() {
                 keep.push(c);
             }
         }
+        keep
     });
     let app = {
         let server = Arc::clone(&server);
@@ -186,7 +189,7 @@ fn disconnect_races_report_each_client_once() {
         })
     };
     server.stop();
-    closer.join().unwrap();
+    let still_open = closer.join().unwrap();
     app.join().unwrap();
     let mut seen: HashMap<ClientId, DisconnectReason> = HashMap::new();
     for e in events.collect_until(n, TIMEOUT, |e| matches!(e, Event::Disconnected(..))) {
@@ -200,6 +203,7 @@ fn disconnect_races_report_each_client_once() {
     assert_eq!(seen.len(), n, "every client reported");
     assert!(events.nothing_more_within(SHORT));
     assert_eq!(server.client_count(), 0);
+    drop(still_open);
 }
 
 /// stop() with 500 connected clients returns within a second, every client told.
