@@ -829,7 +829,7 @@ impl Shared {
             addr: given.clone(),
             source,
         })?;
-        crate::select::set_listen_backlog(&listener, self.config.backlog).map_err(|source| {
+        crate::sys::set_listen_backlog(&listener, self.config.backlog).map_err(|source| {
             ServerError::Bind {
                 server: self.name.clone(),
                 addr: given,

@@ -43,6 +43,7 @@ pub mod multiplexer;
 pub mod select;
 #[cfg_attr(feature = "ex07", path = "../chapters/ex07_state.rs")]
 pub mod state;
+pub mod sys;
 #[cfg_attr(feature = "ex08", path = "../chapters/ex08_wheel_timer.rs")]
 pub mod wheel_timer;
 
@@ -52,3 +53,4 @@ pub use controller::{
 };
 pub use demarcation::Framing;
 pub use keepalive::KeepAliveConfig;
+pub use sys::raise_fd_limit;

@@ -7,51 +7,22 @@
 //! bits back), an array of any length, and readable / writable / hang-up reported separately.
 //!
 //! What changes in Rust: std has no `poll`, so we declare the C function ourselves with
-//! `extern "C"` and hand it the raw descriptors std exposes through `AsRawFd`. This module is
-//! the only `unsafe` in the crate, and each block says why it is sound.
+//! `extern "C"` (in [`sys`](crate::sys), the one module that holds every `unsafe` block) and
+//! hand it the raw descriptors std exposes through `AsRawFd`. This module is safe code over it.
 //!
 //! The [`Waker`] answers the question the course answers with `pthread_cancel`: how does
 //! another thread get a thread out of its blocking wait? It writes one byte into a socket pair
 //! whose other end is in the waited-on set, and the wait returns.
 //!
-//! `set_listen_backlog` is here too: it is the crate's other call std does not offer, and
-//! keeping every `unsafe` in one module keeps them easy to audit.
-//!
 //! A production server would use `epoll` (Linux) or `kqueue` (BSD, macOS) through `mio`, whose
 //! cost does not grow with the number of idle sockets.
 
 use std::io::{self, Read, Write};
-use std::os::fd::{AsRawFd, RawFd};
+use std::os::fd::AsRawFd;
 use std::os::unix::net::UnixStream;
 use std::time::Duration;
 
-// ANCHOR: ffi
-/// One entry of the array `poll(2)` reads and fills in; the layout is fixed by POSIX.
-#[repr(C)]
-#[derive(Clone, Copy, Debug)]
-struct PollFd {
-    fd: RawFd,
-    events: i16,
-    revents: i16,
-}
-
-const POLLIN: i16 = 0x001;
-const POLLOUT: i16 = 0x004;
-const POLLERR: i16 = 0x008;
-const POLLHUP: i16 = 0x010;
-const POLLNVAL: i16 = 0x020;
-
-// `nfds_t` is `unsigned long` on Linux and `unsigned int` on macOS.
-#[cfg(target_os = "linux")]
-type NfdsT = std::os::raw::c_ulong;
-#[cfg(not(target_os = "linux"))]
-type NfdsT = std::os::raw::c_uint;
-
-extern "C" {
-    fn poll(fds: *mut PollFd, nfds: NfdsT, timeout: std::os::raw::c_int) -> std::os::raw::c_int;
-    fn listen(socket: RawFd, backlog: std::os::raw::c_int) -> std::os::raw::c_int;
-}
-// ANCHOR_END: ffi
+use crate::sys::{self, PollFd, POLLERR, POLLHUP, POLLIN, POLLNVAL, POLLOUT};
 
 /// What a caller wants to hear about for one descriptor.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -160,20 +131,7 @@ impl PollSet {
         for entry in &mut self.fds {
             entry.revents = 0;
         }
-        loop {
-            // SAFETY: `self.fds` is a live, exclusively borrowed Vec of `#[repr(C)]` pollfd
-            // structs; we pass its exact length, and poll(2) writes only the `revents` fields
-            // of those entries before returning. Descriptors that were closed meanwhile are
-            // reported as POLLNVAL, not undefined behaviour.
-            let n = unsafe { poll(self.fds.as_mut_ptr(), self.fds.len() as NfdsT, timeout_ms) };
-            if n >= 0 {
-                return Ok(n as usize);
-            }
-            let err = io::Error::last_os_error();
-            if err.kind() != io::ErrorKind::Interrupted {
-                return Err(err);
-            }
-        }
+        sys::poll_fds(&mut self.fds, timeout_ms)
     }
 
     /// What the last [`PollSet::wait`] reported for the descriptor added as `index`.
@@ -241,29 +199,6 @@ impl Waker {
 }
 // ANCHOR_END: waker
 
-// ANCHOR: backlog
-/// Sets the length of a listening socket's queue of connections not yet accepted.
-///
-/// std's `TcpListener::bind` always asks for 128. Calling `listen(2)` again on a socket that
-/// is already listening changes the queue length (Linux and the BSDs allow it); the kernel
-/// caps it at its own maximum (`net.core.somaxconn` on Linux). It lives here, beside `poll`,
-/// so that this module stays the crate's only `unsafe`.
-///
-/// # Errors
-/// What `listen(2)` reports.
-pub fn set_listen_backlog(listener: &std::net::TcpListener, backlog: u32) -> io::Result<()> {
-    let backlog = backlog.min(i32::MAX as u32) as std::os::raw::c_int;
-    // SAFETY: the descriptor is borrowed from a live TcpListener for the duration of the
-    // call, and listen(2) only changes kernel state of that socket; no memory is passed.
-    let rc = unsafe { listen(listener.as_raw_fd(), backlog) };
-    if rc == 0 {
-        Ok(())
-    } else {
-        Err(io::Error::last_os_error())
-    }
-}
-// ANCHOR_END: backlog
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -329,6 +264,7 @@ mod tests {
     /// poll has no FD_SETSIZE: a descriptor numbered above 1024 is waited on like any other.
     #[test]
     fn more_than_1024_descriptors() {
+        crate::sys::raise_fd_limit().unwrap();
         let listener = TcpListener::bind("127.0.0.1:0").unwrap();
         let addr = listener.local_addr().unwrap();
         let mut keep = Vec::new();

@@ -14,6 +14,8 @@ use tcpserverlib::Config;
 
 #[test]
 fn two_thousand_clients_then_nothing_left() {
+    // 4 000 descriptors in this process: more than the usual soft limit of 1024.
+    tcpserverlib::raise_fd_limit().expect("raise the soft descriptor limit");
     let fds_before = open_fds();
     let threads_before = threads();
     let (server, events) = start(Config::default(), true);
