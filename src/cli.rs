@@ -11,7 +11,8 @@ use std::fmt;
 use std::net::SocketAddr;
 use std::time::Duration;
 
-use crate::controller::{Config, TcpServer};
+use crate::config::Config;
+use crate::controller::TcpServer;
 use crate::demarcation::Framing;
 use crate::demo::{Print, Recorder};
 use crate::keepalive::KeepAliveConfig;

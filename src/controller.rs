@@ -1,10 +1,13 @@
 //! Chapter 1 — the controller (the course's `TcpServerController`).
 //!
 //! The controller is the one object the application talks to. It owns the services — the
-//! connection acceptor (CAS, chapter 2), the client DB (DBMS, chapter 4) and the data-request
-//! service (DRS, chapter 3) — starts and stops them, and carries every request between them:
-//! services never call each other, they call the controller. It also holds the application's
-//! callbacks and calls them for every event: a client connected, sent a message, disconnected.
+//! connection acceptor (CAS, chapter 2), the client DB (DBMS, chapter 4), the data-request
+//! service (DRS, chapter 3) and the keep-alive timers (chapter 8) — starts and stops them,
+//! and carries every request between them: services never call each other, and never call
+//! the controller by name either. Each service declares the narrow interface it needs (the
+//! acceptor takes two closures, the DRS a [`DrsHost`], keep-alive a [`KeepAliveHost`]) and
+//! the controller implements it. It also holds the application's callbacks and calls them
+//! for every event: a client connected, sent a message, disconnected.
 //!
 //! What changes in Rust: the course's function pointers become a [`Handler`] trait whose
 //! methods all have empty defaults, so an application implements only the events it cares
@@ -13,25 +16,32 @@
 //! threads are joined, never cancelled. [`TcpServer`] owns the server (dropping it stops it);
 //! callbacks get a [`ServerHandle`] to send, disconnect and show from inside an event.
 //!
-//! Binding rules kept here: the handler is never called while a lock of ours is held, and a
+//! Binding rules kept here: the handler is never called while a lock of ours is held; a
 //! client reported connected is reported disconnected exactly once (the client DB's `remove`
-//! decides who reports it).
+//! decides who reports it); a panicking callback costs at most its client.
+//!
+//! [`DrsHost`]: crate::multiplexer
+//! [`KeepAliveHost`]: crate::keepalive
 
-use std::collections::VecDeque;
-use std::fmt::{self, Write as _};
-use std::io::{self, Write};
-use std::net::{Shutdown, SocketAddr, TcpListener, TcpStream, ToSocketAddrs};
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::fmt;
+use std::io;
+use std::net::{SocketAddr, TcpListener, TcpStream, ToSocketAddrs};
+use std::panic::{self, AssertUnwindSafe};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
 use std::thread::{self, JoinHandle};
-use std::time::Duration;
 
 use crate::acceptor::Acceptor;
 use crate::client::{Client, ClientId};
 use crate::client_db::ClientDb;
-use crate::demarcation::{Demarcator, FrameError, Framing, ProtocolError};
-use crate::keepalive::{KeepAlive, KeepAliveConfig};
-use crate::multiplexer::{self, DrsLink};
+use crate::config::Config;
+use crate::connection::{lock, Announce, Connection, OutputBudget};
+use crate::demarcation::Demarcator;
+use crate::error::{DisconnectReason, SendError, ServerError};
+use crate::info::ClientInfo;
+use crate::keepalive::{KeepAlive, KeepAliveHost};
+use crate::multiplexer::{self, DrsHost, DrsLink, DrsSettings};
+use crate::select::{Interest, PollSet};
 use crate::state::{ClientFlags, ServerFlags, ServerState, StateError};
 
 // ANCHOR: handler
@@ -39,6 +49,11 @@ use crate::state::{ClientFlags, ServerFlags, ServerState, StateError};
 /// need. They run on the server's threads (the CAS for `connected`, the DRS for `message`,
 /// whichever thread disconnected the client for `disconnected`), never under a lock of the
 /// server's, so they may call back into the server through the [`ServerHandle`].
+///
+/// A callback that panics does not take the server down: the panic is caught, and the client
+/// the event was about is disconnected with [`DisconnectReason::HandlerPanicked`] (a panic in
+/// `disconnected`, `rejected` or `accept_error` is only swallowed: there is nothing left to
+/// end). The DRS thread, which serves every client, goes on.
 pub trait Handler: Send + Sync + 'static {
     /// A client connected (the course's step 7). It is already in the client DB, so the
     /// callback may send it a greeting; the DRS starts listening to it right after.
@@ -51,7 +66,9 @@ pub trait Handler: Send + Sync + 'static {
         let _ = (server, client, reason);
     }
 
-    /// A client sent a message (with demarcation, one whole message; without, a chunk).
+    /// A client sent a message (with demarcation, one whole message; without, a chunk). A
+    /// reply sent from here to this client with [`ServerHandle::send`] is written once the
+    /// turn ends, together with the other replies, and is never refused for lack of room.
     /// Once a client is disconnected nothing more of it is delivered; but when another
     /// thread disconnects it while the DRS is already calling `message`, the two callbacks
     /// can overlap (on two threads), as any two events of different threads can.
@@ -75,318 +92,6 @@ pub trait Handler: Send + Sync + 'static {
 /// The application that ignores every event.
 impl Handler for () {}
 
-// ANCHOR: reason
-/// Why a client was disconnected.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum DisconnectReason {
-    /// The peer closed its end: `recv()` returned 0 with no partial message pending.
-    PeerClosed,
-    /// The application asked for it (`disconnect`, or the CLI's `client disconnect`).
-    Application,
-    /// No byte arrived from the client within its keep-alive hold time.
-    KeepAliveExpired,
-    /// The client broke the framing rules; the connection cannot be trusted any more.
-    Protocol(ProtocolError),
-    /// Reading or writing the socket failed (for example, connection reset by peer).
-    Io {
-        /// The error's kind, for programs to match on.
-        kind: io::ErrorKind,
-        /// The error as the OS described it, for people.
-        message: String,
-    },
-    /// The server was stopped (`stop()`, `abort`, or the server was dropped).
-    ServerShutdown,
-}
-// ANCHOR_END: reason
-
-impl DisconnectReason {
-    pub(crate) fn io(error: &io::Error) -> DisconnectReason {
-        DisconnectReason::Io {
-            kind: error.kind(),
-            message: error.to_string(),
-        }
-    }
-}
-
-impl fmt::Display for DisconnectReason {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            DisconnectReason::PeerClosed => f.write_str("peer closed"),
-            DisconnectReason::Application => f.write_str("application"),
-            DisconnectReason::KeepAliveExpired => f.write_str("keep-alive expired"),
-            DisconnectReason::Protocol(e) => write!(f, "protocol error: {e}"),
-            DisconnectReason::Io { message, .. } => write!(f, "I/O error: {message}"),
-            DisconnectReason::ServerShutdown => f.write_str("server shutdown"),
-        }
-    }
-}
-
-/// What went wrong starting, stopping or reconfiguring a server.
-#[derive(Debug)]
-pub enum ServerError {
-    /// The address given could not be turned into a socket address.
-    Resolve {
-        server: String,
-        addr: String,
-        source: io::Error,
-    },
-    /// `bind`/`listen` failed, for example because the port is in use.
-    Bind {
-        server: String,
-        addr: String,
-        source: io::Error,
-    },
-    /// A service thread or its waker could not be created.
-    Spawn { server: String, source: io::Error },
-    /// The request does not fit the server's state (start twice, disable on a stopped server).
-    State { server: String, error: StateError },
-    /// A running server's address cannot change.
-    Running { server: String },
-}
-
-impl fmt::Display for ServerError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            ServerError::Resolve {
-                server,
-                addr,
-                source,
-            } => write!(
-                f,
-                "tcp-server \"{server}\": cannot resolve {addr:?} ({source}); expected an address such as 127.0.0.1:40000, [::1]:40000 or localhost:40000"
-            ),
-            ServerError::Bind {
-                server,
-                addr,
-                source,
-            } => {
-                let why = match source.kind() {
-                    io::ErrorKind::AddrInUse => {
-                        "is already in use (another server or process holds it)".to_string()
-                    }
-                    io::ErrorKind::AddrNotAvailable => {
-                        "is not an address of this machine".to_string()
-                    }
-                    io::ErrorKind::PermissionDenied => {
-                        "needs privileges (ports below 1024 are reserved)".to_string()
-                    }
-                    _ => format!("cannot be bound: {source}"),
-                };
-                write!(f, "cannot start tcp-server \"{server}\": {addr} {why}")
-            }
-            ServerError::Spawn { server, source } => {
-                write!(f, "tcp-server \"{server}\": cannot start a service thread: {source}")
-            }
-            ServerError::State { server, error } => write!(f, "tcp-server \"{server}\": {error}"),
-            ServerError::Running { server } => write!(
-                f,
-                "tcp-server \"{server}\" is running; abort it before changing its address"
-            ),
-        }
-    }
-}
-
-impl std::error::Error for ServerError {
-    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
-        match self {
-            ServerError::Resolve { source, .. }
-            | ServerError::Bind { source, .. }
-            | ServerError::Spawn { source, .. } => Some(source),
-            ServerError::State { error, .. } => Some(error),
-            ServerError::Running { .. } => None,
-        }
-    }
-}
-
-// ANCHOR: send_error
-/// Why a message could not be queued for a client.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum SendError {
-    /// No such client (never connected, or already disconnected).
-    NoSuchClient(ClientId),
-    /// The client's output queue would exceed its bound: the client is not reading fast
-    /// enough. Nothing of this message was queued; the client stays connected.
-    QueueFull {
-        id: ClientId,
-        queued: usize,
-        message: usize,
-        limit: usize,
-    },
-    /// The message does not fit the server's framing (for example, the wrong fixed size).
-    Frame(FrameError),
-}
-
-impl fmt::Display for SendError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            SendError::NoSuchClient(id) => write!(f, "no client {id} is connected"),
-            SendError::QueueFull {
-                id,
-                queued,
-                message,
-                limit,
-            } => write!(
-                f,
-                "client {id} is not reading: {queued} bytes already queued, {message} more would pass the output bound of {limit} bytes"
-            ),
-            SendError::Frame(e) => write!(f, "cannot frame the message: {e}"),
-        }
-    }
-}
-
-impl std::error::Error for SendError {}
-// ANCHOR_END: send_error
-
-// ANCHOR: config
-/// The server's settings; `Config::default()` is what `TcpServer::new` uses.
-#[derive(Clone, Debug)]
-pub struct Config {
-    /// Length of the kernel's queue of connections not yet accepted (default 4096; Linux caps
-    /// it at `net.core.somaxconn`). std's `bind` asks for 128: a burst of connects larger
-    /// than the queue, while the acceptor is busy, loses SYNs, and each lost SYN costs that
-    /// client a one-second retransmission (`cargo run --release --bin bench_connect`).
-    pub backlog: u32,
-    /// The connection cap: a connection beyond it is closed at once (see
-    /// [`Handler::rejected`]).
-    pub max_clients: usize,
-    /// Per-client bound on output waiting for the client to read it (bytes). A send that
-    /// would pass it fails with [`SendError::QueueFull`].
-    pub max_output: usize,
-    /// Capacity of each client's receive circular buffer (bytes); raised if the framing's
-    /// maximum message needs more.
-    pub read_buffer: usize,
-    /// How each client's byte stream is cut into messages (chapter 6).
-    pub framing: Framing,
-    /// Keep-alive (chapter 8); `None` disables it.
-    pub keepalive: Option<KeepAliveConfig>,
-}
-
-impl Default for Config {
-    fn default() -> Self {
-        Config {
-            backlog: 4096,
-            max_clients: 10_000,
-            max_output: 1024 * 1024,
-            read_buffer: 4096,
-            framing: Framing::None,
-            keepalive: None,
-        }
-    }
-}
-// ANCHOR_END: config
-
-// ANCHOR: connection
-/// One connected client as the server holds it: the course's `TcpClient` object with its
-/// socket. Shared (`Arc`) by the client DB and the DRS's own table; the socket is closed when
-/// the last holder lets go.
-pub(crate) struct Connection {
-    /// The record handed to the application.
-    pub(crate) client: Client,
-    /// The socket, non-blocking: the DRS must never wait on one client.
-    pub(crate) stream: TcpStream,
-    /// Bytes received and not yet a whole message. Only the DRS thread touches it; the lock
-    /// is there because the DRS thread is replaced when listening is disabled and re-enabled.
-    pub(crate) inbox: Mutex<Demarcator>,
-    /// Bytes queued for the client and not yet accepted by the kernel.
-    pub(crate) outbox: Mutex<VecDeque<u8>>,
-    /// Set once, by whoever removed the client from the DB; after it, nothing more of this
-    /// client is delivered to the application.
-    pub(crate) closed: AtomicBool,
-    /// Keeps `connected` before `disconnected`: a client disconnected while the CAS is still
-    /// announcing it (another thread found it in the DB) has its report held here, and the
-    /// CAS makes it once `connected` has returned. Never held while calling the application.
-    pub(crate) announce: Mutex<Announce>,
-    /// Counters for `show`.
-    pub(crate) stats: Stats,
-    /// The client's hold timer (chapter 8), when keep-alive is on.
-    pub(crate) keepalive: Mutex<Option<crate::wheel_timer::TimerHandle>>,
-    /// The timer that sends the server's own keep-alives to this client.
-    pub(crate) keepalive_sender: Mutex<Option<crate::wheel_timer::TimerHandle>>,
-}
-// ANCHOR_END: connection
-
-/// Where a client is in being announced to the application.
-pub(crate) enum Announce {
-    /// In the DB, `connected` not yet returned.
-    Pending,
-    /// `connected` returned: a disconnect is reported at once.
-    Announced,
-    /// Disconnected while pending: the CAS reports it after `connected`.
-    ClosedEarly(DisconnectReason),
-}
-
-/// Per-client counters, updated without a lock.
-#[derive(Default)]
-pub(crate) struct Stats {
-    pub(crate) bytes_in: AtomicU64,
-    pub(crate) bytes_out: AtomicU64,
-    pub(crate) messages_in: AtomicU64,
-    pub(crate) messages_out: AtomicU64,
-    pub(crate) keepalives_in: AtomicU64,
-    pub(crate) keepalives_out: AtomicU64,
-}
-
-/// A snapshot of one client for `show` and for programs.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct ClientInfo {
-    /// The client record.
-    pub client: Client,
-    /// Bytes received from the client.
-    pub bytes_in: u64,
-    /// Bytes the kernel accepted for the client.
-    pub bytes_out: u64,
-    /// Messages delivered to the application.
-    pub messages_in: u64,
-    /// Messages queued for the client.
-    pub messages_out: u64,
-    /// Bytes queued and not yet written (never above `Config::max_output`).
-    pub queued_output: usize,
-    /// Bytes received and waiting for the rest of their message.
-    pub buffered_input: usize,
-    /// Keep-alive frames sent to the client.
-    pub keepalives_out: u64,
-    /// Keep-alive frames (empty messages) received from the client.
-    pub keepalives_in: u64,
-    /// Time left before the keep-alive hold timer expires, when keep-alive is on.
-    pub hold_remaining: Option<Duration>,
-    /// The client's state flags (chapter 7).
-    pub flags: ClientFlags,
-}
-
-impl Connection {
-    // ANCHOR: flush
-    /// Writes as much queued output as the kernel takes without blocking. Returns true when
-    /// the queue is empty afterwards.
-    pub(crate) fn flush(&self) -> io::Result<bool> {
-        let mut out = lock(&self.outbox);
-        while !out.is_empty() {
-            let (front, _) = out.as_slices();
-            match (&self.stream).write(front) {
-                Ok(0) => return Err(io::ErrorKind::WriteZero.into()),
-                Ok(n) => {
-                    out.drain(..n);
-                    self.stats.bytes_out.fetch_add(n as u64, Ordering::Relaxed);
-                }
-                Err(e) if e.kind() == io::ErrorKind::WouldBlock => return Ok(false),
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-                Err(e) => return Err(e),
-            }
-        }
-        Ok(true)
-    }
-    // ANCHOR_END: flush
-
-    pub(crate) fn queued_output(&self) -> usize {
-        lock(&self.outbox).len()
-    }
-}
-
-/// Locks a mutex, carrying on with the data if a panicking thread poisoned it: every critical
-/// section here leaves its data consistent, so poisoning carries no information for us.
-pub(crate) fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
-    m.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
-}
-
 /// The service threads of a running server.
 #[derive(Default)]
 struct Services {
@@ -400,31 +105,33 @@ pub(crate) struct Shared {
     /// The server's name, as the CLI addresses it.
     pub(crate) name: String,
     /// The addresses `start` binds (the first that works), as given and resolved.
-    addr: Mutex<(String, Vec<SocketAddr>)>,
+    pub(crate) addr: Mutex<(String, Vec<SocketAddr>)>,
     /// Settings, fixed for the server's life.
     pub(crate) config: Config,
     /// The application.
-    pub(crate) handler: Box<dyn Handler>,
+    handler: Box<dyn Handler>,
     /// The central client DB (chapter 4).
     pub(crate) db: ClientDb<Connection>,
     /// The DRS's command queue and waker: how other threads talk to the DRS thread.
-    pub(crate) drs: DrsLink,
+    drs: Arc<DrsLink>,
+    /// Output queued for all clients together, and its bounds.
+    pub(crate) budget: Arc<OutputBudget>,
     /// The server's state flags (chapter 7).
     state: Mutex<ServerState>,
     /// The threads, taken out by whoever stops them. Also serialises start/stop/reconfigure.
     services: Mutex<Services>,
     /// The address actually bound, once started (port 0 becomes a real port).
-    local_addr: Mutex<Option<SocketAddr>>,
+    pub(crate) local_addr: Mutex<Option<SocketAddr>>,
     /// Next client id.
     next_id: AtomicU64,
     /// Keep-alive timers (chapter 8), when enabled.
-    pub(crate) keepalive: Option<KeepAlive>,
+    keepalive: Option<KeepAlive>,
 }
 // ANCHOR_END: shared
 
 /// A running (or startable) TCP server: the controller. Dropping it stops it.
 pub struct TcpServer {
-    handle: ServerHandle,
+    pub(crate) handle: ServerHandle,
 }
 
 /// What callbacks (and any other thread) use to act on a server: send, disconnect, show.
@@ -459,19 +166,19 @@ impl TcpServer {
         handler: impl Handler,
     ) -> Result<TcpServer, ServerError> {
         let resolved = resolve(name, &addr)?;
-        let spawn_err = |source| ServerError::Spawn {
+        let drs = DrsLink::new().map_err(|source| ServerError::Spawn {
             server: name.to_string(),
             source,
-        };
-        let drs = DrsLink::new().map_err(spawn_err)?;
+        })?;
         let keepalive = config.keepalive.clone().map(KeepAlive::new);
         let shared = Shared {
             name: name.to_string(),
             addr: Mutex::new((display_addr(&addr), resolved)),
+            budget: Arc::new(OutputBudget::new(&config)),
             config,
             handler: Box::new(handler),
             db: ClientDb::new(),
-            drs,
+            drs: Arc::new(drs),
             state: Mutex::new(ServerState::new()),
             services: Mutex::new(Services::default()),
             local_addr: Mutex::new(None),
@@ -526,22 +233,21 @@ impl TcpServer {
         let bound = listener.local_addr().ok();
         // The wheel first: the first client accepted must find it turning.
         if let Some(ka) = &shared.keepalive {
-            ka.start().map_err(|source| ServerError::Spawn {
-                server: shared.name.clone(),
-                source,
-            })?;
+            ka.start().map_err(|source| shared.spawn_error(source))?;
         }
-        let acceptor = match shared.start_acceptor(listener) {
-            Ok(acceptor) => acceptor,
+        // The DRS before the CAS: a client accepted at once must find the DRS to hand it to.
+        let drs = match shared.start_drs() {
+            Ok(drs) => drs,
             Err(e) => {
                 shared.stop_keepalive();
                 return Err(e);
             }
         };
-        let drs = match shared.start_drs() {
-            Ok(drs) => drs,
+        let acceptor = match shared.start_acceptor(listener) {
+            Ok(acceptor) => acceptor,
             Err(e) => {
-                acceptor.stop();
+                shared.drs.stop_thread(drs);
+                shared.drs.clear();
                 shared.stop_keepalive();
                 return Err(e);
             }
@@ -557,9 +263,11 @@ impl TcpServer {
     // ANCHOR_END: start
 
     // ANCHOR: stop
-    /// Stops the server gracefully: stop accepting, stop the DRS, report every client
-    /// disconnected (reason: server shutdown), close every socket, join every thread. Returns
-    /// once all of that is done; does nothing on a server that is not running.
+    /// Stops the server gracefully: stop accepting (the connections the kernel already
+    /// completed are accepted first), stop the DRS, report every client disconnected (reason:
+    /// server shutdown), give each what was queued for it and a FIN, join every thread.
+    /// Returns once all of that is done (waiting at most `Config::linger` for clients that do
+    /// not take their output); does nothing on a server that is not running.
     pub fn stop(&self) {
         let shared = &self.handle.shared;
         let mut services = lock(&shared.services);
@@ -576,18 +284,22 @@ impl TcpServer {
         shared.stop_keepalive();
         let _ = lock(&shared.state).stop();
         *lock(&shared.local_addr) = None;
-        let leftovers = shared.db.drain();
+        let leftovers: Vec<Arc<Connection>> =
+            shared.db.drain().into_iter().map(|(_, c)| c).collect();
         shared.drs.clear();
         drop(services);
         // No lock of ours is held from here on: the callbacks may call back into the server.
-        for (_, conn) in leftovers {
-            shared.finish_close(&conn, DisconnectReason::ServerShutdown);
+        for conn in &leftovers {
+            shared.finish_close(conn, DisconnectReason::ServerShutdown);
         }
+        multiplexer::close_gracefully(&leftovers, shared.config.linger);
     }
     // ANCHOR_END: stop
 
     /// Stops (`false`) or resumes (`true`) accepting new connections; connected clients are
-    /// not affected. While stopped the port is closed, so connects are refused.
+    /// not affected. Before the port closes, every connection the kernel already completed is
+    /// accepted (its `connect()` succeeded: it must not be reset); while stopped, connects
+    /// are refused.
     ///
     /// # Errors
     /// [`ServerError::State`] on a server that is not running; [`ServerError::Bind`] if the
@@ -615,31 +327,20 @@ impl TcpServer {
         Ok(())
     }
 
-    /// Stops (`false`) or resumes (`true`) listening to clients: the DRS thread is stopped
-    /// and later restarted from the central DB. Clients stay connected; what they send
-    /// meanwhile waits in the kernel and is delivered on resume.
+    /// Stops (`false`) or resumes (`true`) listening to clients: the DRS stops reading from
+    /// them (it still writes what they are owed, and finishes closes). Clients stay
+    /// connected; what they send meanwhile waits in the kernel and is delivered on resume.
     ///
     /// # Errors
-    /// [`ServerError::State`] on a server that is not running; [`ServerError::Spawn`].
+    /// [`ServerError::State`] on a server that is not running.
     pub fn set_listening(&self, listening: bool) -> Result<(), ServerError> {
         let shared = &self.handle.shared;
-        let mut services = lock(&shared.services);
+        let _services = lock(&shared.services);
         let changed = lock(&shared.state)
             .set_listening(listening)
             .map_err(|e| shared.state_error(e))?;
-        if !changed {
-            return Ok(());
-        }
-        if listening {
-            match shared.start_drs() {
-                Ok(drs) => services.drs = Some(drs),
-                Err(e) => {
-                    let _ = lock(&shared.state).set_listening(false);
-                    return Err(e);
-                }
-            }
-        } else if let Some(drs) = services.drs.take() {
-            shared.drs.stop_thread(drs);
+        if changed {
+            shared.drs.set_reading(listening);
         }
         Ok(())
     }
@@ -651,148 +352,14 @@ impl Drop for TcpServer {
     }
 }
 
-impl std::ops::Deref for TcpServer {
-    type Target = ServerHandle;
-    fn deref(&self) -> &ServerHandle {
-        &self.handle
-    }
-}
-
 impl fmt::Display for TcpServer {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.handle.show())
+        self.handle.info().fmt(f)
     }
-}
-
-impl ServerHandle {
-    /// The server's name.
-    pub fn name(&self) -> &str {
-        &self.shared.name
-    }
-
-    /// The address actually listened on, while running (port 0 resolved to the real port).
-    pub fn local_addr(&self) -> Option<SocketAddr> {
-        *lock(&self.shared.local_addr)
-    }
-
-    /// The server's state flags.
-    pub fn flags(&self) -> ServerFlags {
-        self.shared.flags()
-    }
-
-    /// The framing in force.
-    pub fn framing(&self) -> &Framing {
-        &self.shared.config.framing
-    }
-
-    /// Number of connected clients.
-    pub fn client_count(&self) -> usize {
-        self.shared.db.len()
-    }
-
-    /// Every connected client, in id order.
-    pub fn clients(&self) -> Vec<Client> {
-        let all = self.shared.db.snapshot();
-        all.into_iter().map(|(_, c)| c.client.clone()).collect()
-    }
-
-    /// One client's record and counters.
-    pub fn client_info(&self, id: ClientId) -> Option<ClientInfo> {
-        self.shared.db.get(id).map(|c| self.shared.info(&c))
-    }
-
-    /// The client connected from `peer` (the CLI names clients by address and port).
-    pub fn find_client(&self, peer: SocketAddr) -> Option<Client> {
-        self.shared
-            .db
-            .find_by_peer(peer)
-            .map(|(_, c)| c.client.clone())
-    }
-
-    // ANCHOR: send
-    /// Frames `message` with the server's framing and queues it for the client; it is written
-    /// as soon as the socket takes it, never blocking the caller or the DRS.
-    ///
-    /// # Errors
-    /// [`SendError::NoSuchClient`], [`SendError::QueueFull`] (the client is not reading; the
-    /// message is dropped whole, the client stays connected), [`SendError::Frame`].
-    pub fn send(&self, id: ClientId, message: &[u8]) -> Result<(), SendError> {
-        let conn = self.shared.db.get(id).ok_or(SendError::NoSuchClient(id))?;
-        let framed = self
-            .shared
-            .config
-            .framing
-            .encode(message)
-            .map_err(SendError::Frame)?;
-        self.shared.queue_output(&conn, &framed)?;
-        conn.stats.messages_out.fetch_add(1, Ordering::Relaxed);
-        Ok(())
-    }
-    // ANCHOR_END: send
-
-    /// Disconnects a client (the course's application-initiated disconnect). Queued output is
-    /// written if the socket takes it at once; then the socket is shut down, the DRS forgets
-    /// the client, and `disconnected` is called with [`DisconnectReason::Application`].
-    /// Returns false when no such client is connected (for example, it just left).
-    pub fn disconnect(&self, id: ClientId) -> bool {
-        self.shared.close_client(id, DisconnectReason::Application)
-    }
-
-    /// Disconnects the client connected from `peer`; false if there is none.
-    pub fn disconnect_peer(&self, peer: SocketAddr) -> bool {
-        match self.shared.db.find_by_peer(peer) {
-            Some((id, _)) => self.disconnect(id),
-            None => false,
-        }
-    }
-
-    // ANCHOR: show
-    /// The course's `show tcp-server`: name, address, state flags, settings, clients.
-    pub fn show(&self) -> String {
-        let shared = &self.shared;
-        let mut out = String::new();
-        let addr = match self.local_addr() {
-            Some(a) => a.to_string(),
-            None => format!("{} (not started)", lock(&shared.addr).0),
-        };
-        let _ = writeln!(out, "tcp-server \"{}\" on {}", shared.name, addr);
-        let _ = writeln!(out, "  state:     {}", shared.flags());
-        let _ = writeln!(out, "  framing:   {}", shared.config.framing);
-        if let Some(ka) = &shared.config.keepalive {
-            let _ = writeln!(out, "  keepalive: {ka}");
-        }
-        let clients = shared.db.snapshot();
-        let _ = writeln!(
-            out,
-            "  clients:   {} connected (max {})",
-            clients.len(),
-            shared.config.max_clients
-        );
-        for (_, conn) in clients {
-            let info = shared.info(&conn);
-            let _ = write!(
-                out,
-                "    {}  [{}]  in {} B/{} msg  out {} B/{} msg  queued {} B",
-                info.client,
-                info.flags,
-                info.bytes_in,
-                info.messages_in,
-                info.bytes_out,
-                info.messages_out,
-                info.queued_output
-            );
-            if let Some(left) = info.hold_remaining {
-                let _ = write!(out, "  hold {:.1}s", left.as_secs_f64());
-            }
-            out.push('\n');
-        }
-        out
-    }
-    // ANCHOR_END: show
 }
 
 impl Shared {
-    pub(crate) fn handle(self: &Arc<Self>) -> ServerHandle {
+    fn handle(self: &Arc<Self>) -> ServerHandle {
         ServerHandle {
             shared: Arc::clone(self),
         }
@@ -815,6 +382,13 @@ impl Shared {
         }
     }
 
+    fn spawn_error(&self, source: io::Error) -> ServerError {
+        ServerError::Spawn {
+            server: self.name.clone(),
+            source,
+        }
+    }
+
     // ANCHOR: bind
     /// Binds the configured address; on a running server (resuming accepting), the address
     /// it already had, so that port 0 does not become a different port.
@@ -824,18 +398,13 @@ impl Shared {
             given = bound.to_string();
             addrs = vec![bound];
         }
-        let listener = TcpListener::bind(&addrs[..]).map_err(|source| ServerError::Bind {
+        let bind_error = |source| ServerError::Bind {
             server: self.name.clone(),
             addr: given.clone(),
             source,
-        })?;
-        crate::sys::set_listen_backlog(&listener, self.config.backlog).map_err(|source| {
-            ServerError::Bind {
-                server: self.name.clone(),
-                addr: given,
-                source,
-            }
-        })?;
+        };
+        let listener = TcpListener::bind(&addrs[..]).map_err(bind_error)?;
+        crate::sys::set_listen_backlog(&listener, self.config.backlog).map_err(bind_error)?;
         Ok(listener)
     }
 
@@ -846,24 +415,25 @@ impl Shared {
             &self.name,
             listener,
             move |stream, peer| shared.process_new_client(stream, peer),
-            move |error| on_error.handler.accept_error(&on_error.handle(), error),
+            move |error| {
+                let handle = on_error.handle();
+                let _ = call(|| on_error.handler.accept_error(&handle, error));
+            },
         )
-        .map_err(|source| ServerError::Spawn {
-            server: self.name.clone(),
-            source,
-        })
+        .map_err(|source| self.spawn_error(source))
     }
     // ANCHOR_END: bind
 
     fn start_drs(self: &Arc<Self>) -> Result<JoinHandle<()>, ServerError> {
-        let shared = Arc::clone(self);
+        let host = Arc::clone(self);
+        let link = Arc::clone(&self.drs);
+        let budget = Arc::clone(&self.budget);
+        let settings = DrsSettings::from_config(&self.config);
+        let reading = !self.flags().contains(ServerFlags::NOT_LISTENING);
         thread::Builder::new()
             .name(format!("drs-{}", self.name))
-            .spawn(move || multiplexer::run(shared))
-            .map_err(|source| ServerError::Spawn {
-                server: self.name.clone(),
-                source,
-            })
+            .spawn(move || multiplexer::run(host, link, budget, settings, reading))
+            .map_err(|source| self.spawn_error(source))
     }
 
     // ANCHOR: process_new_client
@@ -874,81 +444,118 @@ impl Shared {
         let conn = match self.new_connection(stream, peer) {
             Ok(conn) => Arc::new(conn),
             Err(e) => {
-                self.handler.accept_error(&handle, &e);
+                let _ = call(|| self.handler.accept_error(&handle, &e));
                 return;
             }
         };
         let id = conn.client.id;
-        if let Err(full) = self
-            .db
-            .try_insert(id, peer, Arc::clone(&conn), self.config.max_clients)
-        {
+        let max = self.config.max_clients;
+        if self.db.len() >= max {
+            // Under connect/close churn, peers that already left may not have been noticed
+            // yet: they must not keep a live client out.
+            self.reap_departed();
+        }
+        if let Err(full) = self.db.try_insert(id, peer, Arc::clone(&conn), max) {
             drop(conn); // closes the socket
             let why = format!(
                 "the server already holds its maximum of {} clients",
                 full.max
             );
-            self.handler.rejected(&handle, peer, &why);
+            let _ = call(|| self.handler.rejected(&handle, peer, &why));
             return;
         }
         if let Some(ka) = &self.keepalive {
-            ka.arm(self, &conn);
+            let sends = matches!(self.config.framing.encode(&[]), Ok(frame) if !frame.is_empty());
+            ka.arm(self, &conn, sends);
         }
-        self.handler.connected(&handle, &conn.client);
+        // The DRS first, so that a greeting sent from `connected` finds a DRS to flush it.
+        self.drs.start_listen(Arc::clone(&conn));
+        let panicked = call(|| self.handler.connected(&handle, &conn.client)).err();
         let early = std::mem::replace(&mut *lock(&conn.announce), Announce::Announced);
         if let Announce::ClosedEarly(reason) = early {
-            self.handler.disconnected(&handle, &conn.client, &reason);
+            let _ = call(|| self.handler.disconnected(&handle, &conn.client, &reason));
             return;
         }
-        self.drs.start_listen(conn);
+        if let Some(message) = panicked {
+            self.close_client(id, DisconnectReason::HandlerPanicked { message });
+        }
     }
     // ANCHOR_END: process_new_client
+
+    /// Disconnects clients whose peer has gone (end of stream or error) but whom the DRS has
+    /// not served yet: a zero-timeout `poll` over the DB, then a `peek` of each readable one.
+    /// A client with anything still to deliver is left to the DRS.
+    fn reap_departed(self: &Arc<Self>) {
+        let clients = self.db.snapshot();
+        let mut set = PollSet::new();
+        for (_, conn) in &clients {
+            set.add(&conn.stream, Interest::READ);
+        }
+        if set.wait(Some(std::time::Duration::ZERO)).is_err() {
+            return;
+        }
+        for (i, (id, conn)) in clients.iter().enumerate() {
+            let ready = set.readiness(i);
+            if !(ready.readable || ready.hangup) || conn.busy.load(Ordering::Relaxed) {
+                continue;
+            }
+            let Ok(inbox) = conn.inbox.try_lock() else {
+                continue; // the DRS is at it right now
+            };
+            if inbox.buffered() > 0 {
+                continue;
+            }
+            let reason = match conn.stream.peek(&mut [0u8; 1]) {
+                Ok(0) => DisconnectReason::PeerClosed,
+                Err(e) if e.kind() != io::ErrorKind::WouldBlock => DisconnectReason::io(&e),
+                _ => continue, // data waiting: alive, or at least owed a delivery
+            };
+            drop(inbox);
+            self.close_client(*id, reason);
+        }
+    }
 
     fn new_connection(&self, stream: TcpStream, peer: SocketAddr) -> io::Result<Connection> {
         stream.set_nonblocking(true)?;
         // Messages here are small and interactive: send them now rather than wait to fill a
-        // segment (Nagle), which would add up to 40 ms to every echo.
+        // segment (Nagle), which would add up to 40 ms to every echo. Replies are batched by
+        // the DRS itself, one write per client per turn.
         stream.set_nodelay(true)?;
         let local = stream.local_addr()?;
         let id = ClientId(self.next_id.fetch_add(1, Ordering::Relaxed));
-        Ok(Connection {
-            client: Client::new(id, peer, local),
+        let inbox = Demarcator::new(self.config.framing.clone(), self.config.read_buffer);
+        Ok(Connection::new(
+            Client::new(id, peer, local),
             stream,
-            inbox: Mutex::new(Demarcator::new(
-                self.config.framing.clone(),
-                self.config.read_buffer,
-            )),
-            outbox: Mutex::new(VecDeque::new()),
-            closed: AtomicBool::new(false),
-            announce: Mutex::new(Announce::Pending),
-            stats: Stats::default(),
-            keepalive: Mutex::new(None),
-            keepalive_sender: Mutex::new(None),
-        })
+            inbox,
+            Arc::clone(&self.budget),
+        ))
     }
 
     // ANCHOR: queue_output
-    /// Queues already-framed bytes for a client and writes what the socket takes at once.
-    pub(crate) fn queue_output(&self, conn: &Connection, framed: &[u8]) -> Result<(), SendError> {
-        let mut out = lock(&conn.outbox);
-        if out.len() + framed.len() > self.config.max_output {
-            return Err(SendError::QueueFull {
-                id: conn.client.id,
-                queued: out.len(),
-                message: framed.len(),
-                limit: self.config.max_output,
-            });
+    /// Queues already-framed bytes for a client. A reply waits for the DRS's write at the end
+    /// of the turn; other output is written at once if the queue was empty (most of the time
+    /// the kernel takes it all and the DRS never hears of it), else the DRS is woken to poll
+    /// the socket for writability.
+    pub(crate) fn queue_output(
+        &self,
+        conn: &Arc<Connection>,
+        framed: &[u8],
+    ) -> Result<(), SendError> {
+        let reply = conn.is_being_served_here();
+        let was_empty = conn.queue(framed, reply)?;
+        if reply {
+            return Ok(());
         }
-        let was_empty = out.is_empty();
-        out.extend(framed);
-        drop(out);
         if was_empty {
-            // Try now: most of the time the kernel takes it all and the DRS never hears of it.
-            // Errors are left for the DRS, which owns disconnecting on I/O errors.
-            if !matches!(conn.flush(), Ok(true)) {
-                self.drs.want_write(conn.client.id);
+            match conn.flush() {
+                Ok(true) => return Ok(()),
+                Ok(false) => {}
+                // The DRS owns disconnecting; it reports this error as the reason.
+                Err(e) => conn.record_write_error(e),
             }
         }
+        self.drs.output_queued();
         Ok(())
     }
     // ANCHOR_END: queue_output
@@ -961,22 +568,20 @@ impl Shared {
         let Some(conn) = self.db.remove(id) else {
             return false;
         };
-        self.drs.stop_listen(id);
+        // The DRS lets the socket go: flush, half-close, drain, close (or at once if broken).
+        self.drs
+            .close(Arc::clone(&conn), !reason.socket_is_broken());
         self.finish_close(&conn, reason);
         true
     }
 
-    /// The part of a disconnect after the client left the DB: flush, close, tell.
+    /// The part of a disconnect after the client left the DB: mark it, cancel its timers,
+    /// tell the application (now, or once `connected` has returned).
     fn finish_close(self: &Arc<Self>, conn: &Connection, reason: DisconnectReason) {
         conn.closed.store(true, Ordering::SeqCst);
         if let Some(ka) = &self.keepalive {
             ka.disarm(conn);
         }
-        // Best effort: whatever the kernel takes now still reaches the client before the FIN.
-        if !matches!(reason, DisconnectReason::Io { .. }) {
-            let _ = conn.flush();
-        }
-        let _ = conn.stream.shutdown(Shutdown::Both);
         {
             let mut announce = lock(&conn.announce);
             if matches!(*announce, Announce::Pending) {
@@ -985,29 +590,12 @@ impl Shared {
                 return;
             }
         }
-        self.handler
-            .disconnected(&self.handle(), &conn.client, &reason);
+        let handle = self.handle();
+        let _ = call(|| self.handler.disconnected(&handle, &conn.client, &reason));
     }
     // ANCHOR_END: close_client
 
-    // ANCHOR: deliver
-    /// Delivers one message to the application, unless the client was closed meanwhile.
-    pub(crate) fn deliver(self: &Arc<Self>, conn: &Connection, message: &[u8]) {
-        if conn.closed.load(Ordering::SeqCst) {
-            return;
-        }
-        if message.is_empty() && self.keepalive.is_some() {
-            // An empty message (a header-only frame, an empty line) is a keep-alive: it has
-            // already refreshed the hold timer; the application does not see it.
-            conn.stats.keepalives_in.fetch_add(1, Ordering::Relaxed);
-            return;
-        }
-        conn.stats.messages_in.fetch_add(1, Ordering::Relaxed);
-        self.handler.message(&self.handle(), &conn.client, message);
-    }
-    // ANCHOR_END: deliver
-
-    fn info(&self, conn: &Connection) -> ClientInfo {
+    pub(crate) fn client_info(&self, conn: &Connection) -> ClientInfo {
         let s = &conn.stats;
         ClientInfo {
             client: conn.client.clone(),
@@ -1017,6 +605,7 @@ impl Shared {
             messages_out: s.messages_out.load(Ordering::Relaxed),
             queued_output: conn.queued_output(),
             buffered_input: lock(&conn.inbox).buffered(),
+            reading_paused: conn.paused.load(Ordering::Relaxed),
             keepalives_out: s.keepalives_out.load(Ordering::Relaxed),
             keepalives_in: s.keepalives_in.load(Ordering::Relaxed),
             hold_remaining: self.keepalive.as_ref().and_then(|ka| ka.remaining(conn)),
@@ -1033,11 +622,92 @@ impl Shared {
         if lock(&conn.keepalive).is_some() {
             flags.insert(ClientFlags::KEEPALIVE_ARMED);
         }
-        if conn.closed.load(Ordering::SeqCst) {
+        if conn.is_closed() {
             flags.insert(ClientFlags::CLOSING);
         }
         flags
     }
+}
+
+// ANCHOR: deliver
+impl DrsHost for Shared {
+    /// Delivers one message to the application, unless the client was closed meanwhile.
+    fn message(
+        self: &Arc<Self>,
+        conn: &Arc<Connection>,
+        message: &[u8],
+    ) -> Result<(), DisconnectReason> {
+        if conn.is_closed() {
+            return Ok(());
+        }
+        if message.is_empty() && self.keepalive.is_some() {
+            // An empty message (a header-only frame, an empty line) is a keep-alive: it has
+            // already refreshed the hold timer; the application does not see it.
+            conn.stats.keepalives_in.fetch_add(1, Ordering::Relaxed);
+            return Ok(());
+        }
+        conn.stats.messages_in.fetch_add(1, Ordering::Relaxed);
+        let handle = self.handle();
+        call(|| self.handler.message(&handle, &conn.client, message))
+            .map_err(|message| DisconnectReason::HandlerPanicked { message })
+    }
+
+    fn disconnect(self: &Arc<Self>, conn: &Arc<Connection>, reason: DisconnectReason) -> bool {
+        if self.db.remove(conn.client.id).is_none() {
+            return false;
+        }
+        self.finish_close(conn, reason);
+        true
+    }
+
+    fn heard_from(&self, conn: &Connection) {
+        if let Some(ka) = &self.keepalive {
+            ka.refresh(conn);
+        }
+    }
+}
+// ANCHOR_END: deliver
+
+impl KeepAliveHost for Shared {
+    fn hold_expired(self: &Arc<Self>, id: ClientId) {
+        let Some(conn) = self.db.get(id) else {
+            return;
+        };
+        let listening = !self.flags().contains(ServerFlags::NOT_LISTENING);
+        if !listening || conn.paused.load(Ordering::Relaxed) {
+            // We are the ones not reading, so silence proves nothing: another hold time.
+            self.heard_from(&conn);
+            return;
+        }
+        self.close_client(id, DisconnectReason::KeepAliveExpired);
+    }
+
+    fn send_keepalive(self: &Arc<Self>, id: ClientId) {
+        let Some(conn) = self.db.get(id) else {
+            return;
+        };
+        let Ok(frame) = self.config.framing.encode(&[]) else {
+            return;
+        };
+        if conn.queue(&frame, false).is_ok() {
+            conn.stats.keepalives_out.fetch_add(1, Ordering::Relaxed);
+            self.drs.output_queued();
+        }
+    }
+}
+
+/// Calls an application callback, catching a panic: the panic's message, if it panicked.
+/// (The default panic hook has already printed it to stderr.)
+fn call(callback: impl FnOnce()) -> Result<(), String> {
+    panic::catch_unwind(AssertUnwindSafe(callback)).map_err(|payload| {
+        if let Some(s) = payload.downcast_ref::<&str>() {
+            s.to_string()
+        } else if let Some(s) = payload.downcast_ref::<String>() {
+            s.clone()
+        } else {
+            "a panic without a message".to_string()
+        }
+    })
 }
 
 fn resolve(

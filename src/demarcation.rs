@@ -83,6 +83,9 @@ pub enum ProtocolError {
     MessageTooLong { max: usize },
     /// The stream ended in the middle of a message.
     TruncatedAtEof { buffered: usize },
+    /// A message was started and not completed in time (for example, a header trickled in
+    /// byte by byte); see `Config::message_timeout`.
+    MessageTimeout { after_ms: u64, buffered: usize },
 }
 
 /// Why an outgoing message cannot be framed.
@@ -395,7 +398,7 @@ impl Demarcator {
         if let Some(e) = &self.failed {
             return Err(e.clone());
         }
-        if let Rule::PassThrough = self.rule {
+        if self.passes_through() {
             if !bytes.is_empty() {
                 out.push(bytes.to_vec());
             }
@@ -403,11 +406,10 @@ impl Demarcator {
         }
         let mut rest = bytes;
         loop {
-            let written = self.buffer.write(rest);
+            let written = self.push(rest);
             rest = &rest[written..];
-            if let Err(e) = self.extract(out) {
-                self.failed = Some(e.clone());
-                return Err(e);
+            while let Some(message) = self.next_message()? {
+                out.push(message);
             }
             if rest.is_empty() {
                 return Ok(());
@@ -415,77 +417,117 @@ impl Demarcator {
             // The buffer was full and extraction freed nothing. The capacity rule makes this
             // unreachable; should it ever happen, ending the client beats spinning forever.
             if self.buffer.is_full() {
-                let e = ProtocolError::MessageTooLong {
+                return Err(self.fail(ProtocolError::MessageTooLong {
                     max: self.buffer.capacity(),
-                };
-                self.failed = Some(e.clone());
-                return Err(e);
+                }));
             }
         }
     }
     // ANCHOR_END: feed
 
-    // ANCHOR: extract
-    /// Cuts every complete message out of the buffer (the course's `ProcessClientMsg` loop).
-    fn extract(&mut self, out: &mut Vec<Vec<u8>>) -> Result<(), ProtocolError> {
-        loop {
-            let available = self.buffer.len();
-            let message = match &self.rule {
-                Rule::PassThrough => return Ok(()),
-                Rule::Fixed(n) => {
-                    if available < *n {
-                        return Ok(());
-                    }
-                    take(&mut self.buffer, *n, 0)
-                }
-                Rule::Length { order, max_len } => {
-                    let mut header = [0u8; HEADER_LEN];
-                    if self.buffer.peek(&mut header) < HEADER_LEN {
-                        return Ok(());
-                    }
-                    let len = usize::from(match order {
-                        ByteOrder::Big => u16::from_be_bytes(header),
-                        ByteOrder::Little => u16::from_le_bytes(header),
-                    });
-                    // Judged on the header alone: no point waiting for a body we will refuse.
-                    if len < HEADER_LEN {
-                        return Err(ProtocolError::FrameTooSmall { len });
-                    }
-                    if len > *max_len {
-                        return Err(ProtocolError::FrameTooLarge { len, max: *max_len });
-                    }
-                    if available < len {
-                        return Ok(());
-                    }
-                    self.buffer.consume(HEADER_LEN);
-                    take(&mut self.buffer, len - HEADER_LEN, 0)
-                }
-                Rule::Delimited { delimiter, max_len } => {
-                    let (head, tail) = self.buffer.as_slices();
-                    let limit = raw_limit(delimiter, *max_len);
-                    let Some(at) = find(head, tail, self.scanned, delimiter) else {
-                        // The last delimiter.len() - 1 bytes may be the start of a delimiter.
-                        if available >= limit.saturating_add(delimiter.len()) {
-                            return Err(ProtocolError::MessageTooLong { max: *max_len });
-                        }
-                        self.scanned = (available + 1).saturating_sub(delimiter.len());
-                        return Ok(());
-                    };
-                    let line = Framing::is_line(delimiter);
-                    let (max_len, skip) = (*max_len, delimiter.len());
-                    let mut message = take(&mut self.buffer, at, skip);
-                    if line && message.last() == Some(&b'\r') {
-                        message.pop();
-                    }
-                    if message.len() > max_len {
-                        return Err(ProtocolError::MessageTooLong { max: max_len });
-                    }
-                    self.scanned = 0;
-                    message
-                }
-            };
-            out.push(message);
+    /// True when this framing cuts nothing ([`Framing::None`] and its degenerate cases): the
+    /// bytes read are the message, and nothing is ever buffered. The DRS then delivers what it
+    /// reads straight away.
+    pub fn passes_through(&self) -> bool {
+        matches!(self.rule, Rule::PassThrough)
+    }
+
+    /// Room left in the circular buffer: the most a read should ask for before
+    /// [`push`](Self::push), so that every byte read finds a place.
+    pub fn free_space(&self) -> usize {
+        self.buffer.free_space()
+    }
+
+    /// Stores as many of `bytes` as fit in the circular buffer and returns how many; cuts
+    /// nothing (call [`next_message`](Self::next_message) for that). The DRS pushes what one
+    /// read brought, then takes messages one at a time, so that a turn can stop after a
+    /// bounded number of messages and leave the rest buffered for the next.
+    pub fn push(&mut self, bytes: &[u8]) -> usize {
+        if self.failed.is_some() || self.passes_through() {
+            return 0;
         }
+        self.buffer.write(bytes)
+    }
+
+    // ANCHOR: extract
+    /// Cuts the next complete message out of the buffer, if there is one (one step of the
+    /// course's `ProcessClientMsg` loop).
+    ///
+    /// # Errors
+    /// The protocol violation found at the front of the buffer; from then on every call
+    /// (and [`finish`](Self::finish)) reports it again.
+    pub fn next_message(&mut self) -> Result<Option<Vec<u8>>, ProtocolError> {
+        if let Some(e) = &self.failed {
+            return Err(e.clone());
+        }
+        match self.extract_one() {
+            Ok(message) => Ok(message),
+            Err(e) => Err(self.fail(e)),
+        }
+    }
+
+    fn fail(&mut self, e: ProtocolError) -> ProtocolError {
+        self.failed = Some(e.clone());
+        e
+    }
+
+    fn extract_one(&mut self) -> Result<Option<Vec<u8>>, ProtocolError> {
+        let available = self.buffer.len();
+        let message = match &self.rule {
+            Rule::PassThrough => return Ok(None),
+            Rule::Fixed(n) => {
+                if available < *n {
+                    return Ok(None);
+                }
+                take(&mut self.buffer, *n, 0)
+            }
+            Rule::Length { order, max_len } => {
+                let mut header = [0u8; HEADER_LEN];
+                if self.buffer.peek(&mut header) < HEADER_LEN {
+                    return Ok(None);
+                }
+                let len = usize::from(match order {
+                    ByteOrder::Big => u16::from_be_bytes(header),
+                    ByteOrder::Little => u16::from_le_bytes(header),
+                });
+                // Judged on the header alone: no point waiting for a body we will refuse.
+                if len < HEADER_LEN {
+                    return Err(ProtocolError::FrameTooSmall { len });
+                }
+                if len > *max_len {
+                    return Err(ProtocolError::FrameTooLarge { len, max: *max_len });
+                }
+                if available < len {
+                    return Ok(None);
+                }
+                self.buffer.consume(HEADER_LEN);
+                take(&mut self.buffer, len - HEADER_LEN, 0)
+            }
+            Rule::Delimited { delimiter, max_len } => {
+                let (head, tail) = self.buffer.as_slices();
+                let limit = raw_limit(delimiter, *max_len);
+                let Some(at) = find(head, tail, self.scanned, delimiter) else {
+                    // The last delimiter.len() - 1 bytes may be the start of a delimiter.
+                    if available >= limit.saturating_add(delimiter.len()) {
+                        return Err(ProtocolError::MessageTooLong { max: *max_len });
+                    }
+                    self.scanned = (available + 1).saturating_sub(delimiter.len());
+                    return Ok(None);
+                };
+                let line = Framing::is_line(delimiter);
+                let (max_len, skip) = (*max_len, delimiter.len());
+                let mut message = take(&mut self.buffer, at, skip);
+                if line && message.last() == Some(&b'\r') {
+                    message.pop();
+                }
+                if message.len() > max_len {
+                    return Err(ProtocolError::MessageTooLong { max: max_len });
+                }
+                self.scanned = 0;
+                message
+            }
+        };
+        Ok(Some(message))
     }
     // ANCHOR_END: extract
 
@@ -556,6 +598,11 @@ impl fmt::Display for ProtocolError {
             ProtocolError::TruncatedAtEof { buffered } => write!(
                 f,
                 "stream ended in the middle of a message ({buffered} bytes buffered)"
+            ),
+            ProtocolError::MessageTimeout { after_ms, buffered } => write!(
+                f,
+                "message timeout: a message was started and not completed within {after_ms} ms \
+                 ({buffered} bytes buffered); expected whole messages to arrive promptly"
             ),
         }
     }

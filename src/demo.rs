@@ -14,7 +14,9 @@ use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 use crate::client::{Client, ClientId};
-use crate::controller::{Config, DisconnectReason, Handler, ServerHandle, TcpServer};
+use crate::config::Config;
+use crate::controller::{Handler, ServerHandle, TcpServer};
+use crate::error::DisconnectReason;
 
 /// One event the server reported to the application.
 #[derive(Clone, Debug, PartialEq, Eq)]

@@ -7,18 +7,32 @@
 //! healthy peer sees us alive too. Defaults as in the course: interval 10 s, hold 15 s.
 //!
 //! What changes in Rust: the timers live on our own [`WheelTimer`]; an expiring timer does
-//! not touch the client itself, it asks the controller to disconnect it (services talk
-//! through the controller), and it holds only a `Weak` reference to the server so a pending
-//! timer never keeps a stopped server alive.
+//! not touch the client itself, it tells the controller (services talk through the
+//! controller, here through the narrow [`KeepAliveHost`] interface the controller
+//! implements), and it holds only a `Weak` reference to the server so a pending timer never
+//! keeps a stopped server alive.
 
 use std::fmt;
-use std::sync::atomic::Ordering;
 use std::sync::{Arc, Mutex, Weak};
 use std::time::Duration;
 
-use crate::controller::{lock, Connection, DisconnectReason, Shared};
-use crate::state::ServerFlags;
+use crate::client::ClientId;
+use crate::connection::{lock, Connection};
 use crate::wheel_timer::WheelTimer;
+
+/// The wheel's size: with the default 100 ms tick, 1024 slots make one revolution about
+/// 100 s, so the usual delays (10 s interval, 15 s hold) need no laps.
+const SLOTS: usize = 1024;
+
+// ANCHOR: host
+/// What the keep-alive timers need from the rest of the server; the controller implements it.
+pub(crate) trait KeepAliveHost: Send + Sync + 'static {
+    /// The client's hold time passed without a byte from it.
+    fn hold_expired(self: &Arc<Self>, id: ClientId);
+    /// Time to send the server's own keep-alive to the client.
+    fn send_keepalive(self: &Arc<Self>, id: ClientId);
+}
+// ANCHOR_END: host
 
 // ANCHOR: config
 /// Keep-alive settings.
@@ -85,8 +99,7 @@ impl KeepAlive {
     }
 
     pub(crate) fn start(&self) -> std::io::Result<()> {
-        // 1024 slots of 100 ms: one revolution is ~100 s, so the usual delays need no laps.
-        let wheel = WheelTimer::try_start(self.config.tick, 1024)?;
+        let wheel = WheelTimer::try_start(self.config.tick, SLOTS)?;
         *lock(&self.wheel) = Some(Arc::new(wheel));
         Ok(())
     }
@@ -107,43 +120,23 @@ impl KeepAlive {
     }
 
     // ANCHOR: arm
-    /// Starts a new client's hold timer, and its periodic keep-alive if the server sends them.
-    pub(crate) fn arm(&self, shared: &Arc<Shared>, conn: &Arc<Connection>) {
+    /// Starts a new client's hold timer, and its periodic keep-alive if the server sends them
+    /// (`sends`: the framing has an empty message to send as one).
+    pub(crate) fn arm<H: KeepAliveHost>(&self, host: &Arc<H>, conn: &Connection, sends: bool) {
         let Some(wheel) = self.wheel() else { return };
         let id = conn.client.id;
-        let server: Weak<Shared> = Arc::downgrade(shared);
+        let server: Weak<H> = Arc::downgrade(host);
         let handle = wheel.schedule(self.hold_delay(), move || {
-            let Some(shared) = server.upgrade() else {
-                return;
-            };
-            if shared.flags().contains(ServerFlags::NOT_LISTENING) {
-                // We are not reading, so silence proves nothing: give the client another hold.
-                if let Some(conn) = shared.db.get(id) {
-                    if let Some(ka) = &shared.keepalive {
-                        ka.refresh(&conn);
-                    }
-                }
-                return;
+            if let Some(host) = server.upgrade() {
+                host.hold_expired(id);
             }
-            shared.close_client(id, DisconnectReason::KeepAliveExpired);
         });
         *lock(&conn.keepalive) = Some(handle);
-        if let Some(interval) = self.config.interval {
-            let server = Arc::downgrade(shared);
-            let Ok(frame) = shared.config.framing.encode(&[]) else {
-                return; // this framing has no empty message to send as a keep-alive
-            };
-            if frame.is_empty() {
-                return;
-            }
+        if let (Some(interval), true) = (self.config.interval, sends) {
+            let server: Weak<H> = Arc::downgrade(host);
             let sender = wheel.schedule_periodic(interval, move || {
-                let Some(shared) = server.upgrade() else {
-                    return;
-                };
-                if let Some(conn) = shared.db.get(id) {
-                    if shared.queue_output(&conn, &frame).is_ok() {
-                        conn.stats.keepalives_out.fetch_add(1, Ordering::Relaxed);
-                    }
+                if let Some(host) = server.upgrade() {
+                    host.send_keepalive(id);
                 }
             });
             lock(&conn.keepalive_sender).replace(sender);

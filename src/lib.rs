@@ -33,10 +33,15 @@ pub mod cli;
 pub mod client;
 #[cfg_attr(feature = "ex04", path = "../chapters/ex04_client_db.rs")]
 pub mod client_db;
+pub mod config;
+mod connection;
 pub mod controller;
 #[cfg_attr(feature = "ex06", path = "../chapters/ex06_demarcation.rs")]
 pub mod demarcation;
 pub mod demo;
+pub mod error;
+pub mod handle;
+pub mod info;
 pub mod keepalive;
 pub mod multiplexer;
 #[cfg_attr(feature = "ex03", path = "../chapters/ex03_select.rs")]
@@ -48,9 +53,11 @@ pub mod sys;
 pub mod wheel_timer;
 
 pub use client::{Client, ClientId};
-pub use controller::{
-    ClientInfo, Config, DisconnectReason, Handler, SendError, ServerError, ServerHandle, TcpServer,
-};
-pub use demarcation::Framing;
+pub use config::Config;
+pub use controller::{Handler, ServerHandle, TcpServer};
+pub use demarcation::{ByteOrder, FrameError, Framing, ProtocolError};
+pub use error::{DisconnectReason, SendError, ServerError};
+pub use info::{ClientInfo, ServerInfo};
 pub use keepalive::KeepAliveConfig;
+pub use state::{ClientFlags, ServerFlags, StateError};
 pub use sys::raise_fd_limit;

@@ -11,39 +11,74 @@
 //! its `fd_set` from the CAS thread, and starting it again — for every new client. Here other
 //! threads never touch the DRS's table: they push a [`Command`] onto its queue and wake it
 //! (the self-pipe [`Waker`](crate::select::Waker)); the DRS applies the commands itself
-//! between two waits. The DRS also never blocks on a socket: sockets are non-blocking, output
-//! waits in a bounded per-client queue, and a client whose socket is full is polled for
-//! writability instead.
+//! between two waits. Nor does the DRS know the controller: it asks for what it needs through
+//! the narrow [`DrsHost`] interface, which the controller implements.
+//!
+//! Three rules keep one client from hurting the others, and keep every byte:
+//! - **never block**: sockets are non-blocking; output waits in a per-client queue;
+//! - **backpressure, not loss**: a client whose queued output passed its high-water mark is
+//!   not read until it drains (its sender is then slowed by TCP itself);
+//! - **fair turns**: one client's turn is bounded in bytes and in messages; complete
+//!   messages left over are remembered, since the kernel will not report them again.
+//!
+//! A close the server initiates *lingers*: queued output is flushed, the socket half-closed,
+//! and the peer's input discarded until its FIN or a deadline, so the peer gets every byte
+//! it was owed and a FIN, not a reset (chapter 8).
 //!
 //! [`select`]: crate::select
 
-use std::collections::{HashMap, VecDeque};
+use std::cmp::Reverse;
+use std::collections::{BinaryHeap, HashMap, VecDeque};
 use std::io::{self, Read};
+use std::net::Shutdown;
 use std::sync::atomic::Ordering;
 use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use crate::client::ClientId;
-use crate::controller::{lock, Connection, DisconnectReason, Shared};
-use crate::select::{Interest, PollSet, Waker};
+use crate::config::Config;
+use crate::connection::{lock, Connection, OutputBudget};
+use crate::demarcation::ProtocolError;
+use crate::error::DisconnectReason;
+use crate::select::{Interest, PollSet, Readiness, Waker};
 
-/// Bytes read from one socket per `read` call.
+/// Bytes read from one socket per `read` call (and the DRS's one read buffer).
 const READ_CHUNK: usize = 64 * 1024;
-/// Reads per client per wake-up: enough to drain a busy client, few enough that one client
-/// flooding us cannot starve the others of their turn.
-const READS_PER_WAKE: usize = 4;
+
+// ANCHOR: host
+/// What the DRS needs from the rest of the server; the controller implements it.
+pub(crate) trait DrsHost: Send + Sync + 'static {
+    /// One complete message from `conn`. `Err` when the client must go (its callback
+    /// panicked).
+    ///
+    /// # Errors
+    /// The reason to disconnect the client.
+    fn message(
+        self: &Arc<Self>,
+        conn: &Arc<Connection>,
+        message: &[u8],
+    ) -> Result<(), DisconnectReason>;
+    /// The DRS found a reason to end a client. Returns true when this call removed it from
+    /// the DB and reported it (the DRS then closes the socket); false when another thread got
+    /// there first (and sends its own `Close`).
+    fn disconnect(self: &Arc<Self>, conn: &Arc<Connection>, reason: DisconnectReason) -> bool;
+    /// Bytes came from the client: it is alive (keep-alive).
+    fn heard_from(&self, conn: &Connection);
+}
+// ANCHOR_END: host
 
 // ANCHOR: command
 /// What other threads ask of the DRS thread.
 pub(crate) enum Command {
     /// Start listening to a new client (the course's `ClientFDStartListen`).
     Listen(Arc<Connection>),
-    /// Stop listening to a client that left the DB (the course's `ClientFDStopListen`).
-    Forget(ClientId),
-    /// The client has output the caller could not write at once: poll it for writability.
-    WantWrite(ClientId),
-    /// Leave the loop (server stopping, or listening disabled).
+    /// The client left the DB (the course's `ClientFDStopListen`): forget it and close its
+    /// socket, lingering unless the socket is broken.
+    Close { conn: Arc<Connection>, linger: bool },
+    /// Read from clients (`true`), or only write to them (`false`: listening disabled).
+    Reading(bool),
+    /// Leave the loop (server stopping).
     Stop,
 }
 
@@ -76,12 +111,17 @@ impl DrsLink {
         self.push(Command::Listen(conn));
     }
 
-    pub(crate) fn stop_listen(&self, id: ClientId) {
-        self.push(Command::Forget(id));
+    pub(crate) fn close(&self, conn: Arc<Connection>, linger: bool) {
+        self.push(Command::Close { conn, linger });
     }
 
-    pub(crate) fn want_write(&self, id: ClientId) {
-        self.push(Command::WantWrite(id));
+    pub(crate) fn set_reading(&self, reading: bool) {
+        self.push(Command::Reading(reading));
+    }
+
+    /// Output was queued for a client: the DRS's next pass polls it for writability.
+    pub(crate) fn output_queued(&self) {
+        self.waker.wake();
     }
     // ANCHOR_END: link_api
 
@@ -106,178 +146,575 @@ impl DrsLink {
     }
 }
 
+/// The DRS's share of the server's settings.
+#[derive(Clone, Debug)]
+pub(crate) struct DrsSettings {
+    turn_bytes: usize,
+    turn_messages: usize,
+    message_timeout: Option<Duration>,
+    linger: Duration,
+    max_lingering: usize,
+}
+
+impl DrsSettings {
+    pub(crate) fn from_config(config: &Config) -> DrsSettings {
+        DrsSettings {
+            turn_bytes: config.turn_bytes.max(1),
+            turn_messages: config.turn_messages.max(1),
+            message_timeout: config.message_timeout,
+            linger: config.linger,
+            max_lingering: config.max_lingering,
+        }
+    }
+}
+
 // ANCHOR: listened
 /// One client as the DRS sees it.
 struct Listened {
     conn: Arc<Connection>,
-    /// Output is waiting: also poll for writability.
-    want_write: bool,
+    /// Its output is backed up: it is not read until the queue drains (backpressure).
+    paused: bool,
+    /// Complete messages are waiting in its buffer: its last turn ended on the message bound.
+    pending: bool,
+    /// When the message now in its buffer was started, if one is (for the message timeout).
+    partial_since: Option<Instant>,
+    /// The pass in which it was last served: one turn per client per pass.
+    served_in: u64,
 }
 // ANCHOR_END: listened
 
+/// A socket the server closed and is letting go gracefully.
+struct Lingering {
+    conn: Arc<Connection>,
+    /// Its output is written and its write side shut down.
+    flushed: bool,
+    /// The peer's FIN arrived: nothing more to drain.
+    eof: bool,
+    /// When it is closed whatever happened.
+    deadline: Instant,
+}
+
+/// How one client's turn ended.
+enum TurnEnd {
+    /// The socket had no more to read.
+    Idle,
+    /// The byte bound was reached; the socket may hold more (`poll` will say).
+    More,
+    /// The message bound was reached with complete messages still buffered.
+    Pending,
+    /// Someone else disconnected the client during the turn.
+    Gone,
+    /// The client must go.
+    Close(DisconnectReason),
+}
+
+/// Where one registered descriptor of a pass came from.
+#[derive(Clone, Copy)]
+enum Slot {
+    Client(ClientId),
+    Lingering(usize),
+}
+
+/// The DRS thread's state.
+struct Drs<H: DrsHost> {
+    host: Arc<H>,
+    link: Arc<DrsLink>,
+    budget: Arc<OutputBudget>,
+    settings: DrsSettings,
+    /// The clients it listens to.
+    table: HashMap<ClientId, Listened>,
+    /// Closed sockets still being let go.
+    lingering: Vec<Lingering>,
+    /// Message-timeout deadlines, earliest first (stale entries are skipped when popped).
+    deadlines: BinaryHeap<Reverse<(Instant, ClientId)>>,
+    /// False while listening is disabled.
+    reading: bool,
+    /// Counts the loop's passes (see `Listened::served_in`).
+    pass: u64,
+    buf: Vec<u8>,
+}
+
 // ANCHOR: run
-/// The DRS thread's loop: wait on every client and the waker, apply commands, serve the
-/// ready clients.
-pub(crate) fn run(shared: Arc<Shared>) {
-    // A (re)started DRS picks up every client from the central DB (chapter 7).
-    let mut table: HashMap<ClientId, Listened> = HashMap::new();
-    for (id, conn) in shared.db.snapshot() {
-        listen(&mut table, id, conn);
-    }
+/// The DRS thread: serves clients until asked to stop. Sockets still lingering are closed
+/// at once when it stops.
+pub(crate) fn run<H: DrsHost>(
+    host: Arc<H>,
+    link: Arc<DrsLink>,
+    budget: Arc<OutputBudget>,
+    settings: DrsSettings,
+    reading: bool,
+) {
+    let mut drs = Drs {
+        host,
+        link,
+        budget,
+        settings,
+        table: HashMap::new(),
+        lingering: Vec::new(),
+        deadlines: BinaryHeap::new(),
+        reading,
+        pass: 0,
+        buf: vec![0u8; READ_CHUNK],
+    };
     let mut set = PollSet::new();
-    let mut order: Vec<ClientId> = Vec::new();
-    let mut buf = vec![0u8; READ_CHUNK];
+    let mut slots = Vec::new();
     loop {
-        set.clear();
-        order.clear();
-        let wake = set.add(shared.drs.waker.receiver(), Interest::READ);
-        for (id, entry) in &table {
-            let interest = if entry.want_write {
-                Interest::READ_WRITE
-            } else {
-                Interest::READ
-            };
-            set.add(&entry.conn.stream, interest);
-            order.push(*id);
-        }
-        if set.wait(None).is_err() {
-            // Only ENOMEM and the like: nothing to do but let the system recover, and stay
-            // wakeable meanwhile.
-            wait_for_waker(&shared, Duration::from_millis(100));
+        let timeout = drs.register(&mut set, &mut slots);
+        if set.wait(timeout).is_err() {
+            // Only ENOMEM and the like: let the system recover, and stay wakeable meanwhile.
+            drs.wait_for_waker(Duration::from_millis(100));
             continue;
         }
-        if set.readiness(wake).readable {
-            shared.drs.waker.drain();
+        if set.readiness(0).readable {
+            drs.link.waker.drain();
         }
         // Commands first: they may remove a client that is also reported ready below.
-        if !apply_commands(&shared, &mut table) {
-            return;
+        if !drs.apply_commands() {
+            break;
         }
-        for (i, id) in order.iter().enumerate() {
-            let ready = set.readiness(i + 1);
-            if ready.any() {
-                serve(&shared, &mut table, *id, ready, &mut buf);
-            }
-        }
+        drs.pass += 1;
+        drs.serve_ready(&set, &slots);
+        drs.expire(Instant::now());
+    }
+    for lingering in drs.lingering.drain(..) {
+        let mut buf = [0u8; 4096];
+        let _ = lingering.conn.stream.shutdown(Shutdown::Write);
+        let _ = discard_input(&lingering.conn, &mut buf);
     }
 }
 // ANCHOR_END: run
 
-fn wait_for_waker(shared: &Shared, timeout: Duration) {
-    let mut set = PollSet::new();
-    set.add(shared.drs.waker.receiver(), Interest::READ);
-    let _ = set.wait(Some(timeout));
-}
+impl<H: DrsHost> Drs<H> {
+    // ANCHOR: register
+    /// Fills the poll set for the next wait (waker first) and returns the wait's timeout:
+    /// zero when some client has messages pending, else the nearest deadline.
+    fn register(&mut self, set: &mut PollSet, slots: &mut Vec<Slot>) -> Option<Duration> {
+        set.clear();
+        slots.clear();
+        set.add(self.link.waker.receiver(), Interest::READ);
+        let mut pending = false;
+        for (id, entry) in &mut self.table {
+            entry.paused = self
+                .budget
+                .should_pause(entry.conn.queued_output(), entry.paused);
+            entry.conn.paused.store(entry.paused, Ordering::Relaxed);
+            let read = self.reading && !entry.paused;
+            pending |= read && entry.pending;
+            let interest = Interest {
+                read: read && !entry.pending,
+                write: entry.conn.queued_output() > 0,
+            };
+            if interest.read || interest.write {
+                set.add(&entry.conn.stream, interest);
+                slots.push(Slot::Client(*id));
+            }
+        }
+        for (i, l) in self.lingering.iter().enumerate() {
+            let interest = Interest {
+                read: !l.eof,
+                write: !l.flushed,
+            };
+            set.add(&l.conn.stream, interest);
+            slots.push(Slot::Lingering(i));
+        }
+        if pending {
+            return Some(Duration::ZERO);
+        }
+        let now = Instant::now();
+        let linger = self.lingering.iter().map(|l| l.deadline).min();
+        let message = self.deadlines.peek().map(|Reverse((at, _))| *at);
+        [linger, message]
+            .into_iter()
+            .flatten()
+            .min()
+            .map(|at| at.saturating_duration_since(now))
+    }
+    // ANCHOR_END: register
 
-fn listen(table: &mut HashMap<ClientId, Listened>, id: ClientId, conn: Arc<Connection>) {
-    let want_write = conn.queued_output() > 0;
-    table.entry(id).or_insert(Listened { conn, want_write });
-}
+    fn wait_for_waker(&self, timeout: Duration) {
+        let mut set = PollSet::new();
+        set.add(self.link.waker.receiver(), Interest::READ);
+        let _ = set.wait(Some(timeout));
+    }
 
-// ANCHOR: apply_commands
-/// Applies queued commands; returns false when asked to stop.
-fn apply_commands(shared: &Shared, table: &mut HashMap<ClientId, Listened>) -> bool {
-    for command in shared.drs.take_all() {
-        match command {
-            Command::Listen(conn) => {
-                let id = conn.client.id;
-                // A client disconnected before we got here has left the DB: skip it.
-                if shared.db.contains(id) {
-                    listen(table, id, conn);
+    // ANCHOR: apply_commands
+    /// Applies queued commands; returns false when asked to stop.
+    fn apply_commands(&mut self) -> bool {
+        for command in self.link.take_all() {
+            match command {
+                Command::Listen(conn) => {
+                    // A client disconnected before we got here is already closed: skip it.
+                    if !conn.is_closed() {
+                        self.table.insert(
+                            conn.client.id,
+                            Listened {
+                                conn,
+                                paused: false,
+                                pending: false,
+                                partial_since: None,
+                                served_in: 0,
+                            },
+                        );
+                    }
                 }
-            }
-            Command::Forget(id) => {
-                table.remove(&id);
-            }
-            Command::WantWrite(id) => {
-                if let Some(entry) = table.get_mut(&id) {
-                    entry.want_write = true;
+                Command::Close { conn, linger } => {
+                    self.table.remove(&conn.client.id);
+                    self.let_go(conn, linger);
                 }
+                Command::Reading(reading) => self.reading = reading,
+                Command::Stop => return false,
             }
-            Command::Stop => return false,
+        }
+        true
+    }
+    // ANCHOR_END: apply_commands
+
+    /// Serves every client and lingering socket the last wait reported, and every client
+    /// with messages pending.
+    fn serve_ready(&mut self, set: &PollSet, slots: &[Slot]) {
+        // Backwards, so that removing lingering socket `i` (a swap with the last) never moves
+        // one this pass has yet to look at.
+        for (i, slot) in slots.iter().enumerate().rev() {
+            let ready = set.readiness(i + 1);
+            match *slot {
+                Slot::Client(id) if ready.any() => self.serve(id, ready),
+                Slot::Client(_) => {}
+                Slot::Lingering(index) if ready.any() => {
+                    if !advance_linger(&mut self.lingering[index], &mut self.buf) {
+                        self.lingering.swap_remove(index);
+                    }
+                }
+                Slot::Lingering(_) => {}
+            }
+        }
+        if !self.reading {
+            return;
+        }
+        let pending: Vec<ClientId> = self
+            .table
+            .iter()
+            .filter(|(_, e)| e.pending && !e.paused)
+            .map(|(id, _)| *id)
+            .collect();
+        for id in pending {
+            self.serve(id, Readiness::default());
         }
     }
-    true
-}
-// ANCHOR_END: apply_commands
 
-// ANCHOR: serve
-/// Serves one ready client: flush its output if writable, read if readable; disconnect it if
-/// the peer closed or the connection failed.
-fn serve(
-    shared: &Arc<Shared>,
-    table: &mut HashMap<ClientId, Listened>,
-    id: ClientId,
-    ready: crate::select::Readiness,
-    buf: &mut [u8],
-) {
-    let Some(entry) = table.get_mut(&id) else {
-        return;
-    };
-    let conn = Arc::clone(&entry.conn);
-    let mut outcome = None;
-    if ready.writable {
-        match conn.flush() {
-            Ok(drained) => entry.want_write = !drained,
-            Err(e) => outcome = Some(DisconnectReason::io(&e)),
+    // ANCHOR: serve
+    /// Serves one client: write what it is owed, give it a turn if it may be read, write the
+    /// replies that turn produced (one write for all of them), and disconnect it if it must go.
+    fn serve(&mut self, id: ClientId, ready: Readiness) {
+        let pass = self.pass;
+        let Some(entry) = self.table.get_mut(&id) else {
+            return;
+        };
+        if entry.served_in == pass {
+            return;
+        }
+        entry.served_in = pass;
+        let conn = Arc::clone(&entry.conn);
+        let may_read = self.reading && !entry.paused;
+        let wants_turn = ready.readable || ready.hangup || entry.pending;
+        let mut end = match self.write_owed(&conn) {
+            Err(reason) => TurnEnd::Close(reason),
+            // A hang-up while paused: read anyway, to learn the reason now rather than spin.
+            Ok(()) if wants_turn && (may_read || ready.hangup) => self.turn(&conn),
+            Ok(()) => TurnEnd::Idle,
+        };
+        if !matches!(end, TurnEnd::Close(_) | TurnEnd::Gone) {
+            if let Err(reason) = self.write_owed(&conn) {
+                end = TurnEnd::Close(reason);
+            }
+        }
+        match end {
+            TurnEnd::Close(reason) => self.disconnect(&conn, reason),
+            TurnEnd::Gone => {}
+            TurnEnd::Idle | TurnEnd::More | TurnEnd::Pending => {
+                let pending = matches!(end, TurnEnd::Pending);
+                conn.busy.store(pending, Ordering::Relaxed);
+                if let Some(entry) = self.table.get_mut(&id) {
+                    entry.pending = pending;
+                }
+                self.track_partial(id);
+            }
         }
     }
-    if outcome.is_none() && (ready.readable || ready.hangup) {
-        outcome = read_ready(shared, &conn, buf);
-    }
-    if let Some(reason) = outcome {
-        table.remove(&id);
-        // False when another thread disconnected it first; then that thread reported it.
-        shared.close_client(id, reason);
-    }
-}
-// ANCHOR_END: serve
+    // ANCHOR_END: serve
 
-// ANCHOR: read_ready
-/// Reads what the client sent, cuts it into messages, and delivers them — with no lock held,
-/// so the application may reply from inside its callback. Returns why the client must go, if
-/// it must.
-fn read_ready(shared: &Arc<Shared>, conn: &Connection, buf: &mut [u8]) -> Option<DisconnectReason> {
-    let mut messages = Vec::new();
-    let mut outcome = None;
-    {
-        let mut inbox = lock(&conn.inbox);
-        for _ in 0..READS_PER_WAKE {
-            match (&conn.stream).read(buf) {
-                Ok(0) => {
-                    // End of stream: fine between messages, a protocol error inside one.
-                    outcome = Some(match inbox.finish() {
-                        Ok(()) => DisconnectReason::PeerClosed,
-                        Err(e) => DisconnectReason::Protocol(e),
-                    });
-                    break;
+    /// Writes what the client is owed; the error that ends it, if writing failed (here or
+    /// earlier on another thread).
+    fn write_owed(&self, conn: &Connection) -> Result<(), DisconnectReason> {
+        if let Some(reason) = conn.write_error() {
+            return Err(reason);
+        }
+        if conn.queued_output() == 0 {
+            return Ok(());
+        }
+        conn.flush().map_err(|e| DisconnectReason::io(&e))?;
+        Ok(())
+    }
+
+    // ANCHOR: turn
+    /// One client's turn: deliver the messages already buffered, read more, deliver, until
+    /// the socket is drained or the turn's bound (bytes or messages) is reached.
+    fn turn(&mut self, conn: &Arc<Connection>) -> TurnEnd {
+        let _serving = Connection::serving(conn);
+        let pass_through = lock(&conn.inbox).passes_through();
+        let (mut messages, mut bytes) = (0, 0);
+        let end = loop {
+            // Messages first: those left over from the last turn, then those just read.
+            if !pass_through {
+                if let Some(end) = self.deliver_buffered(conn, &mut messages) {
+                    break end;
                 }
+            }
+            if bytes >= self.settings.turn_bytes {
+                break TurnEnd::More;
+            }
+            let room = if pass_through {
+                READ_CHUNK
+            } else {
+                lock(&conn.inbox).free_space()
+            };
+            let want = room.min(READ_CHUNK).min(self.settings.turn_bytes - bytes);
+            if want == 0 {
+                // The capacity rule (one maximal message always fits) makes this unreachable.
+                let max = lock(&conn.inbox).capacity();
+                break TurnEnd::Close(DisconnectReason::Protocol(ProtocolError::MessageTooLong {
+                    max,
+                }));
+            }
+            match (&conn.stream).read(&mut self.buf[..want]) {
+                Ok(0) => break TurnEnd::Close(end_of_stream(conn)),
                 Ok(n) => {
+                    bytes += n;
                     conn.stats.bytes_in.fetch_add(n as u64, Ordering::Relaxed);
-                    if let Err(e) = inbox.feed(&buf[..n], &mut messages) {
-                        outcome = Some(DisconnectReason::Protocol(e));
-                        break;
-                    }
-                    if n < buf.len() {
-                        break; // the socket is drained; save a WouldBlock round trip
+                    if pass_through {
+                        messages += 1;
+                        if let Some(end) = self.deliver(conn, &self.buf[..n]) {
+                            break end;
+                        }
+                        if messages >= self.settings.turn_messages {
+                            break TurnEnd::More;
+                        }
+                    } else {
+                        lock(&conn.inbox).push(&self.buf[..n]);
                     }
                 }
-                Err(e) if e.kind() == io::ErrorKind::WouldBlock => break,
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => break TurnEnd::Idle,
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-                Err(e) => {
-                    outcome = Some(DisconnectReason::io(&e));
-                    break;
+                Err(e) => break TurnEnd::Close(DisconnectReason::io(&e)),
+            }
+        };
+        if bytes > 0 {
+            self.host.heard_from(conn);
+        }
+        end
+    }
+    // ANCHOR_END: turn
+
+    /// Delivers the complete messages in the client's buffer, up to the turn's bound; how the
+    /// turn must end, if it must.
+    fn deliver_buffered(&self, conn: &Arc<Connection>, messages: &mut usize) -> Option<TurnEnd> {
+        loop {
+            if *messages >= self.settings.turn_messages {
+                return Some(TurnEnd::Pending);
+            }
+            let next = lock(&conn.inbox).next_message();
+            match next {
+                Ok(Some(message)) => {
+                    *messages += 1;
+                    if let Some(end) = self.deliver(conn, &message) {
+                        return Some(end);
+                    }
                 }
+                Ok(None) => return None,
+                Err(e) => return Some(TurnEnd::Close(DisconnectReason::Protocol(e))),
             }
         }
     }
-    if let Some(ka) = &shared.keepalive {
-        ka.refresh(conn);
+
+    /// Hands one message to the application; how the turn must end, if it must.
+    fn deliver(&self, conn: &Arc<Connection>, message: &[u8]) -> Option<TurnEnd> {
+        if let Err(reason) = self.host.message(conn, message) {
+            return Some(TurnEnd::Close(reason));
+        }
+        conn.is_closed().then_some(TurnEnd::Gone)
     }
-    // Every complete message is delivered, even those before a protocol error.
-    for message in &messages {
-        shared.deliver(conn, message);
+
+    /// Starts or clears the client's message timer after a turn.
+    fn track_partial(&mut self, id: ClientId) {
+        let Some(timeout) = self.settings.message_timeout else {
+            return;
+        };
+        let Some(entry) = self.table.get_mut(&id) else {
+            return;
+        };
+        let buffered = lock(&entry.conn.inbox).buffered();
+        if buffered == 0 {
+            entry.partial_since = None;
+        } else if entry.partial_since.is_none() {
+            let now = Instant::now();
+            entry.partial_since = Some(now);
+            self.deadlines.push(Reverse((now + timeout, id)));
+        }
     }
-    outcome
+
+    /// Ends clients whose message timer ran out, and sockets whose linger deadline passed.
+    fn expire(&mut self, now: Instant) {
+        self.lingering.retain(|l| l.deadline > now);
+        let Some(timeout) = self.settings.message_timeout else {
+            return;
+        };
+        while let Some(Reverse((at, id))) = self.deadlines.peek().copied() {
+            if at > now {
+                break;
+            }
+            self.deadlines.pop();
+            let reading = self.reading;
+            let Some(entry) = self.table.get_mut(&id) else {
+                continue;
+            };
+            let Some(since) = entry.partial_since else {
+                continue;
+            };
+            if since + timeout > now {
+                continue; // a newer timer for this client is in the heap
+            }
+            if !reading || entry.paused || entry.pending {
+                // We are the ones not reading: the client gets a fresh allowance.
+                entry.partial_since = Some(now);
+                self.deadlines.push(Reverse((now + timeout, id)));
+                continue;
+            }
+            let conn = Arc::clone(&entry.conn);
+            let buffered = lock(&conn.inbox).buffered();
+            let after_ms = timeout.as_millis().min(u64::MAX as u128) as u64;
+            let e = ProtocolError::MessageTimeout { after_ms, buffered };
+            self.disconnect(&conn, DisconnectReason::Protocol(e));
+        }
+    }
+
+    /// Ends a client for `reason`: forget it, and if this call reported it, close its socket.
+    fn disconnect(&mut self, conn: &Arc<Connection>, reason: DisconnectReason) {
+        self.table.remove(&conn.client.id);
+        let linger = !reason.socket_is_broken();
+        if self.host.disconnect(conn, reason) {
+            self.let_go(Arc::clone(conn), linger);
+        }
+    }
+
+    // ANCHOR: linger
+    /// Closes a client's socket: at once when it is broken, else gracefully (flush, half-close,
+    /// drain until the peer's FIN or the deadline).
+    fn let_go(&mut self, conn: Arc<Connection>, linger: bool) {
+        conn.busy.store(false, Ordering::Relaxed);
+        if !linger {
+            conn.discard_output();
+            return; // dropping the last handle closes the socket
+        }
+        if self.lingering.len() >= self.settings.max_lingering {
+            let _ = conn.flush();
+            let _ = conn.stream.shutdown(Shutdown::Write);
+            let _ = discard_input(&conn, &mut self.buf);
+            return;
+        }
+        let mut lingering = Lingering {
+            conn,
+            flushed: false,
+            eof: false,
+            deadline: Instant::now() + self.settings.linger,
+        };
+        if advance_linger(&mut lingering, &mut self.buf) {
+            self.lingering.push(lingering);
+        }
+    }
 }
-// ANCHOR_END: read_ready
+
+/// One step of a lingering close; false when the socket is done with.
+fn advance_linger(l: &mut Lingering, buf: &mut [u8]) -> bool {
+    if !l.eof {
+        // Drain (and drop) what the peer still sends: closing a socket with unread input
+        // would send a reset, which destroys output the peer has not read yet.
+        match discard_input(&l.conn, buf) {
+            Drained::Open => {}
+            Drained::Eof => l.eof = true,
+            Drained::Broken => return false,
+        }
+    }
+    if !l.flushed {
+        match l.conn.flush() {
+            Ok(true) => {
+                let _ = l.conn.stream.shutdown(Shutdown::Write);
+                l.flushed = true;
+            }
+            Ok(false) => {}
+            Err(_) => return false,
+        }
+    }
+    !(l.flushed && l.eof)
+}
+// ANCHOR_END: linger
+
+/// Why a client whose stream ended goes: a write error already met, a message cut short by
+/// the end, or simply the peer closing.
+fn end_of_stream(conn: &Connection) -> DisconnectReason {
+    if let Some(reason) = conn.write_error() {
+        return reason;
+    }
+    match lock(&conn.inbox).finish() {
+        Ok(()) => DisconnectReason::PeerClosed,
+        Err(e) => DisconnectReason::Protocol(e),
+    }
+}
+
+/// What draining a socket's input found.
+enum Drained {
+    /// Nothing more for now; the peer may still send.
+    Open,
+    /// The peer's FIN.
+    Eof,
+    /// An error: the socket is broken.
+    Broken,
+}
+
+/// Reads and drops what is waiting.
+fn discard_input(conn: &Connection, buf: &mut [u8]) -> Drained {
+    loop {
+        match (&conn.stream).read(buf) {
+            Ok(0) => return Drained::Eof,
+            Ok(_) => {}
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => return Drained::Open,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(_) => return Drained::Broken,
+        }
+    }
+}
+
+/// The last step of `stop()`: every client left is given what was queued for it (waiting at
+/// most `linger` for those that do not take it), then a FIN; its pending input is drained
+/// first, because closing with unread input would send a reset instead.
+pub(crate) fn close_gracefully(conns: &[Arc<Connection>], linger: Duration) {
+    let deadline = Instant::now() + linger;
+    let mut owed: Vec<&Arc<Connection>> = conns.iter().filter(|c| c.queued_output() > 0).collect();
+    while !owed.is_empty() {
+        owed.retain(|c| matches!(c.flush(), Ok(false)));
+        let left = deadline.saturating_duration_since(Instant::now());
+        if owed.is_empty() || left.is_zero() {
+            break;
+        }
+        let mut set = PollSet::new();
+        for c in &owed {
+            set.add(&c.stream, Interest::WRITE);
+        }
+        if set.wait(Some(left)).is_err() {
+            break;
+        }
+    }
+    let mut sink = [0u8; 4096];
+    for conn in conns {
+        let _ = conn.stream.shutdown(Shutdown::Write);
+        while matches!((&conn.stream).read(&mut sink), Ok(n) if n > 0) {}
+    }
+}

@@ -105,12 +105,16 @@ const RLIMIT_NOFILE: c_int = 7;
 #[cfg(not(target_os = "linux"))]
 const RLIMIT_NOFILE: c_int = 8;
 
-/// macOS reports an infinite hard limit but refuses a soft limit above `OPEN_MAX`; Go's
-/// runtime clamps to it, and so do we.
+/// The soft limit to ask for. macOS reports an infinite hard limit but refuses a soft limit
+/// above `OPEN_MAX`; Go's runtime clamps to it, and so do we.
 #[cfg(not(target_os = "linux"))]
-const SOFT_CEILING: u64 = 10_240;
+fn soft_target(hard: u64) -> u64 {
+    hard.min(10_240)
+}
 #[cfg(target_os = "linux")]
-const SOFT_CEILING: u64 = u64::MAX;
+fn soft_target(hard: u64) -> u64 {
+    hard
+}
 
 extern "C" {
     fn getrlimit(resource: c_int, rlim: *mut RLimit) -> c_int;
@@ -143,7 +147,7 @@ pub fn raise_fd_limit() -> io::Result<u64> {
     static RAISED: Mutex<()> = Mutex::new(());
     let _once = RAISED.lock().unwrap_or_else(|p| p.into_inner());
     let (soft, hard) = fd_limits()?;
-    let want = hard.min(SOFT_CEILING);
+    let want = soft_target(hard);
     if soft >= want {
         return Ok(soft);
     }

@@ -12,8 +12,8 @@ use std::sync::Arc;
 use std::thread;
 use std::time::Instant;
 
-use tcpserverlib::controller::SendError;
 use tcpserverlib::demo::Event;
+use tcpserverlib::SendError;
 use tcpserverlib::{ClientId, Config, DisconnectReason};
 
 /// Every client gets back exactly what it sent, and nothing of the others'.

@@ -76,5 +76,5 @@ fn story() -> Result<(), String> {
 
 /// Prints the course's `show tcp-server`, indented under the narration.
 fn show(server: &TcpServer) {
-    demo::print_show(CH, server);
+    demo::print_show(CH, &server.handle());
 }

@@ -148,7 +148,7 @@ fn story() -> Result<(), String> {
     println!("{CH} The others still keep working:");
     exchange(&mut peers, &events, 4)?;
 
-    demo::print_show(CH, &server);
+    demo::print_show(CH, &server.handle());
     println!("{CH} stop(): the remaining clients are reported gone for server shutdown:");
     server.stop();
     for _ in 0..peers.len() {

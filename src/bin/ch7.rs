@@ -90,7 +90,7 @@ fn run() -> Result<(), String> {
             printable(&m)
         ));
     }
-    demo::print_show("[ch7]", &server);
+    demo::print_show("[ch7]", &server.handle());
     server.stop();
     say(&format!("stopped:  {}", server.flags()));
     Ok(())

@@ -69,7 +69,7 @@ fn keepalive() -> Result<(), String> {
                 beats += 1;
                 if beats == 2 {
                     say("(hold = time left before a client is dropped)");
-                    demo::print_show("[ch8]", &server);
+                    demo::print_show("[ch8]", &server.handle());
                 }
                 if beats > 100 {
                     return Err("the silent client was never dropped".into());
@@ -77,7 +77,7 @@ fn keepalive() -> Result<(), String> {
             }
         }
     }
-    demo::print_show("[ch8]", &server);
+    demo::print_show("[ch8]", &server.handle());
     let info = server
         .client_info(chatty_id)
         .ok_or("the chatty client is gone")?;

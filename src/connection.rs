@@ -1,0 +1,333 @@
+//! One connected client at run time: the course's `TcpClient` with its socket, its receive
+//! side (the demarcator, chapter 6), its queue of output not yet taken by the kernel, its
+//! counters, and where it stands in being announced to the application.
+//!
+//! Three threads touch a connection: the DRS reads and writes it, the application queues
+//! output for it (`send`), the CAS creates it. What they share is either atomic or behind a
+//! short lock that is never held while the application is called.
+//!
+//! Output is where a server loses data or memory if it is careless. Every queue here is
+//! bounded, and the bounds are *backpressure*, not loss: the DRS stops reading a client whose
+//! queue passed its high-water mark (so TCP slows the sender down), and only a `send` that
+//! is not a reply can be refused, whole, with an error. [`OutputBudget`] keeps the count for
+//! the whole server so that many slow clients together stay bounded too.
+
+use std::cell::Cell;
+use std::collections::VecDeque;
+use std::io::{self, IoSlice, Write};
+use std::net::TcpStream;
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard};
+
+use crate::client::Client;
+use crate::config::Config;
+use crate::demarcation::Demarcator;
+use crate::error::{DisconnectReason, SendError};
+use crate::wheel_timer::TimerHandle;
+
+/// A queue that grew past this keeps its memory only while it is in use: once empty, it is
+/// given back, so an idle client costs no output buffer.
+const KEEP_OUTBOX_CAPACITY: usize = 16 * 1024;
+
+// ANCHOR: connection
+/// One connected client as the server holds it. Shared (`Arc`) by the client DB and the
+/// DRS's own table; the socket is closed when the last holder lets go.
+pub(crate) struct Connection {
+    /// The record handed to the application.
+    pub(crate) client: Client,
+    /// The socket, non-blocking: the DRS must never wait on one client.
+    pub(crate) stream: TcpStream,
+    /// Bytes received and not yet a whole message. The DRS cuts messages out of it; `show`
+    /// reads how much is buffered, and the CAS looks at it before reaping a dead client.
+    pub(crate) inbox: Mutex<Demarcator>,
+    /// Bytes queued for the client and not yet accepted by the kernel.
+    outbox: Mutex<VecDeque<u8>>,
+    /// The outbox's length, readable without its lock (for backpressure decisions and `show`).
+    queued: AtomicUsize,
+    /// The server-wide count of queued output this connection adds to.
+    budget: Arc<OutputBudget>,
+    /// The first error met while writing from a thread other than the DRS; the DRS turns it
+    /// into the disconnect reason, so a reset seen by a write is not later misreported as
+    /// "peer closed" by a read that finds the connection already torn down.
+    write_error: Mutex<Option<io::Error>>,
+    /// Set once, by whoever removed the client from the DB; after it, nothing more of this
+    /// client is delivered to the application.
+    pub(crate) closed: AtomicBool,
+    /// Set by the DRS while it holds work for this client that the socket no longer shows
+    /// (complete messages left over from a turn): the CAS must not reap it as dead.
+    pub(crate) busy: AtomicBool,
+    /// Set by the DRS while it does not read this client because its output is backed up.
+    pub(crate) paused: AtomicBool,
+    /// Whether `connected` has been reported yet; see [`Announce`].
+    pub(crate) announce: Mutex<Announce>,
+    /// Counters for `show`.
+    pub(crate) stats: Stats,
+    /// The client's hold timer (chapter 8), when keep-alive is on.
+    pub(crate) keepalive: Mutex<Option<TimerHandle>>,
+    /// The timer that sends the server's own keep-alives to this client.
+    pub(crate) keepalive_sender: Mutex<Option<TimerHandle>>,
+}
+// ANCHOR_END: connection
+
+/// Where a client is in being announced to the application.
+pub(crate) enum Announce {
+    /// In the DB, `connected` not yet returned.
+    Pending,
+    /// `connected` returned: a disconnect is reported at once.
+    Announced,
+    /// Disconnected while pending: the CAS reports it after `connected`.
+    ClosedEarly(DisconnectReason),
+}
+
+/// Per-client counters, updated without a lock.
+#[derive(Default)]
+pub(crate) struct Stats {
+    pub(crate) bytes_in: AtomicU64,
+    pub(crate) bytes_out: AtomicU64,
+    pub(crate) messages_in: AtomicU64,
+    pub(crate) messages_out: AtomicU64,
+    pub(crate) keepalives_in: AtomicU64,
+    pub(crate) keepalives_out: AtomicU64,
+}
+
+// ANCHOR: budget
+/// The output bounds of one server and the count they are checked against.
+pub(crate) struct OutputBudget {
+    high_water: usize,
+    low_water: usize,
+    per_client: usize,
+    total_limit: usize,
+    /// Bytes queued for all clients together.
+    total: AtomicUsize,
+    /// How many clients have a non-empty queue: the server-wide bound is shared among them.
+    backed_up: AtomicUsize,
+}
+
+impl OutputBudget {
+    pub(crate) fn new(config: &Config) -> OutputBudget {
+        OutputBudget {
+            high_water: config.output_high_water.max(1),
+            low_water: config.output_low_water.min(config.output_high_water),
+            per_client: config.max_output,
+            total_limit: config.max_total_output.max(1),
+            total: AtomicUsize::new(0),
+            backed_up: AtomicUsize::new(0),
+        }
+    }
+
+    /// Bytes queued for every client together.
+    pub(crate) fn total(&self) -> usize {
+        self.total.load(Ordering::Relaxed)
+    }
+
+    /// The server-wide bound.
+    pub(crate) fn total_limit(&self) -> usize {
+        self.total_limit
+    }
+
+    /// While the server-wide bound is passed, each backed-up client's share of it.
+    fn fair_share(&self) -> usize {
+        self.total_limit / self.backed_up.load(Ordering::Relaxed).max(1)
+    }
+
+    /// Should a client with `queued` bytes waiting be left unread? With hysteresis: a client
+    /// pauses at the high-water mark and resumes at the low-water mark, so it is not switched
+    /// on and off for every segment. When the server-wide bound is passed, the clients whose
+    /// queues exceed their fair share pause too; an empty queue never pauses anyone.
+    pub(crate) fn should_pause(&self, queued: usize, paused_now: bool) -> bool {
+        if queued == 0 {
+            return false;
+        }
+        let over_total = self.total() >= self.total_limit;
+        if paused_now {
+            queued > self.low_water || (over_total && queued > self.fair_share() / 2)
+        } else {
+            queued >= self.high_water || (over_total && queued >= self.fair_share())
+        }
+    }
+}
+// ANCHOR_END: budget
+
+thread_local! {
+    /// The connection whose messages this thread is delivering right now (the DRS during a
+    /// turn), as an address: a `send` to it is a reply, which is queued without a write of
+    /// its own (the DRS writes once after the turn) and never refused.
+    static SERVING: Cell<usize> = const { Cell::new(0) };
+}
+
+impl Connection {
+    pub(crate) fn new(
+        client: Client,
+        stream: TcpStream,
+        inbox: Demarcator,
+        budget: Arc<OutputBudget>,
+    ) -> Connection {
+        Connection {
+            client,
+            stream,
+            inbox: Mutex::new(inbox),
+            outbox: Mutex::new(VecDeque::new()),
+            queued: AtomicUsize::new(0),
+            budget,
+            write_error: Mutex::new(None),
+            closed: AtomicBool::new(false),
+            busy: AtomicBool::new(false),
+            paused: AtomicBool::new(false),
+            announce: Mutex::new(Announce::Pending),
+            stats: Stats::default(),
+            keepalive: Mutex::new(None),
+            keepalive_sender: Mutex::new(None),
+        }
+    }
+
+    /// Marks this thread as delivering `conn`'s messages until the guard is dropped.
+    pub(crate) fn serving(conn: &Arc<Connection>) -> ServingGuard {
+        SERVING.with(|s| s.set(Arc::as_ptr(conn) as usize));
+        ServingGuard
+    }
+
+    /// True on the thread that is delivering this connection's messages right now.
+    pub(crate) fn is_being_served_here(self: &Arc<Self>) -> bool {
+        SERVING.with(|s| s.get() == Arc::as_ptr(self) as usize)
+    }
+
+    // ANCHOR: queue
+    /// Queues already-framed bytes. A `reply` (to the client being served, from inside its
+    /// `message`) is never refused; other sends are refused whole when they would pass the
+    /// client's bound, or the server's while the client already has output waiting. Returns
+    /// true when the queue was empty before, so the caller knows a write may be tried at once.
+    pub(crate) fn queue(&self, framed: &[u8], reply: bool) -> Result<bool, SendError> {
+        let mut out = lock(&self.outbox);
+        let queued = out.len();
+        if !reply {
+            if queued + framed.len() > self.budget.per_client {
+                return Err(SendError::QueueFull {
+                    id: self.client.id,
+                    queued,
+                    message: framed.len(),
+                    limit: self.budget.per_client,
+                });
+            }
+            let total = self.budget.total();
+            if queued > 0 && total + framed.len() > self.budget.total_limit {
+                return Err(SendError::ServerQueueFull {
+                    id: self.client.id,
+                    total,
+                    message: framed.len(),
+                    limit: self.budget.total_limit,
+                });
+            }
+        }
+        out.extend(framed);
+        self.account(queued, out.len());
+        Ok(queued == 0)
+    }
+    // ANCHOR_END: queue
+
+    /// Keeps `queued` and the server-wide counts in step with the outbox's length.
+    fn account(&self, before: usize, after: usize) {
+        self.queued.store(after, Ordering::Relaxed);
+        if after > before {
+            self.budget
+                .total
+                .fetch_add(after - before, Ordering::Relaxed);
+        } else {
+            self.budget
+                .total
+                .fetch_sub(before - after, Ordering::Relaxed);
+        }
+        match (before == 0, after == 0) {
+            (true, false) => {
+                self.budget.backed_up.fetch_add(1, Ordering::Relaxed);
+            }
+            (false, true) => {
+                self.budget.backed_up.fetch_sub(1, Ordering::Relaxed);
+            }
+            _ => {}
+        }
+    }
+
+    // ANCHOR: flush
+    /// Writes as much queued output as the kernel takes without blocking: both halves of the
+    /// queue in one `writev`. Returns true when the queue is empty afterwards.
+    ///
+    /// # Errors
+    /// The socket's error (for example, connection reset by peer).
+    pub(crate) fn flush(&self) -> io::Result<bool> {
+        let mut out = lock(&self.outbox);
+        let before = out.len();
+        let result = loop {
+            if out.is_empty() {
+                break Ok(true);
+            }
+            let (front, back) = out.as_slices();
+            let bufs = [IoSlice::new(front), IoSlice::new(back)];
+            match (&self.stream).write_vectored(&bufs) {
+                Ok(0) => break Err(io::ErrorKind::WriteZero.into()),
+                Ok(n) => {
+                    out.drain(..n);
+                    self.stats.bytes_out.fetch_add(n as u64, Ordering::Relaxed);
+                }
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => break Ok(false),
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) => break Err(e),
+            }
+        };
+        if out.is_empty() && out.capacity() > KEEP_OUTBOX_CAPACITY {
+            *out = VecDeque::new();
+        }
+        self.account(before, out.len());
+        result
+    }
+    // ANCHOR_END: flush
+
+    /// Forgets queued output (the socket is broken): the server-wide count gives it back.
+    pub(crate) fn discard_output(&self) {
+        let mut out = lock(&self.outbox);
+        let before = out.len();
+        *out = VecDeque::new();
+        self.account(before, 0);
+    }
+
+    /// Bytes queued and not yet written.
+    pub(crate) fn queued_output(&self) -> usize {
+        self.queued.load(Ordering::Relaxed)
+    }
+
+    /// Remembers a write error met outside the DRS (the first one wins).
+    pub(crate) fn record_write_error(&self, error: io::Error) {
+        lock(&self.write_error).get_or_insert(error);
+    }
+
+    /// The write error recorded by another thread, if any, as a disconnect reason.
+    pub(crate) fn write_error(&self) -> Option<DisconnectReason> {
+        lock(&self.write_error).as_ref().map(DisconnectReason::io)
+    }
+
+    /// True once the client left the DB.
+    pub(crate) fn is_closed(&self) -> bool {
+        self.closed.load(Ordering::SeqCst)
+    }
+}
+
+/// Clears the thread's "serving" mark when a turn ends, even if a callback panicked.
+pub(crate) struct ServingGuard;
+
+impl Drop for ServingGuard {
+    fn drop(&mut self) {
+        SERVING.with(|s| s.set(0));
+    }
+}
+
+impl Drop for Connection {
+    fn drop(&mut self) {
+        // Whatever is still queued leaves the server-wide count with the connection.
+        self.discard_output();
+    }
+}
+
+/// Locks a mutex, carrying on with the data if a panicking thread poisoned it: every critical
+/// section here leaves its data consistent, so poisoning carries no information for us.
+pub(crate) fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+}

@@ -1,0 +1,198 @@
+//! The application's side of a server: [`ServerHandle`], what callbacks and other threads
+//! use to query a server, send to its clients and disconnect them (the controller's
+//! "application API" in the course), and the same calls on [`TcpServer`] itself.
+
+use std::net::SocketAddr;
+use std::sync::atomic::Ordering;
+
+use crate::client::{Client, ClientId};
+use crate::connection::lock;
+use crate::controller::{ServerHandle, TcpServer};
+use crate::demarcation::Framing;
+use crate::error::{DisconnectReason, SendError};
+use crate::info::{ClientInfo, ServerInfo};
+use crate::state::ServerFlags;
+
+impl ServerHandle {
+    /// The server's name.
+    pub fn name(&self) -> &str {
+        &self.shared.name
+    }
+
+    /// The address actually listened on, while running (port 0 resolved to the real port).
+    pub fn local_addr(&self) -> Option<SocketAddr> {
+        *lock(&self.shared.local_addr)
+    }
+
+    /// The server's state flags.
+    pub fn flags(&self) -> ServerFlags {
+        self.shared.flags()
+    }
+
+    /// The framing in force.
+    pub fn framing(&self) -> &Framing {
+        &self.shared.config.framing
+    }
+
+    /// Number of connected clients.
+    pub fn client_count(&self) -> usize {
+        self.shared.db.len()
+    }
+
+    /// Every connected client, in id order.
+    pub fn clients(&self) -> Vec<Client> {
+        let all = self.shared.db.snapshot();
+        all.into_iter().map(|(_, c)| c.client.clone()).collect()
+    }
+
+    /// One client's record and counters.
+    pub fn client_info(&self, id: ClientId) -> Option<ClientInfo> {
+        self.shared.db.get(id).map(|c| self.shared.client_info(&c))
+    }
+
+    /// The client connected from `peer` (the CLI names clients by address and port).
+    pub fn find_client(&self, peer: SocketAddr) -> Option<Client> {
+        self.shared
+            .db
+            .find_by_peer(peer)
+            .map(|(_, c)| c.client.clone())
+    }
+
+    // ANCHOR: send
+    /// Frames `message` with the server's framing and queues it for the client; it is written
+    /// as soon as the socket takes it, never blocking the caller or the DRS. A reply (sent
+    /// from inside `message` to the client being served) waits for the end of the DRS's turn
+    /// and goes out in one write with the turn's other replies.
+    ///
+    /// # Errors
+    /// [`SendError::NoSuchClient`]; [`SendError::QueueFull`] or
+    /// [`SendError::ServerQueueFull`] (clients are not reading: the message is refused whole,
+    /// the client stays connected; replies are never refused); [`SendError::Frame`].
+    pub fn send(&self, id: ClientId, message: &[u8]) -> Result<(), SendError> {
+        let conn = self.shared.db.get(id).ok_or(SendError::NoSuchClient(id))?;
+        let framed = self
+            .shared
+            .config
+            .framing
+            .encode(message)
+            .map_err(SendError::Frame)?;
+        self.shared.queue_output(&conn, &framed)?;
+        conn.stats.messages_out.fetch_add(1, Ordering::Relaxed);
+        Ok(())
+    }
+    // ANCHOR_END: send
+
+    /// Disconnects a client (the course's application-initiated disconnect): it leaves the
+    /// DB, `disconnected` is called with [`DisconnectReason::Application`], and the DRS
+    /// closes the socket gracefully (queued output flushed, then a FIN). Returns false when
+    /// no such client is connected (for example, it just left).
+    pub fn disconnect(&self, id: ClientId) -> bool {
+        self.shared.close_client(id, DisconnectReason::Application)
+    }
+
+    /// Disconnects the client connected from `peer`; false if there is none.
+    pub fn disconnect_peer(&self, peer: SocketAddr) -> bool {
+        match self.shared.db.find_by_peer(peer) {
+            Some((id, _)) => self.disconnect(id),
+            None => false,
+        }
+    }
+
+    /// The server and its clients, as data.
+    pub fn info(&self) -> ServerInfo {
+        let shared = &self.shared;
+        let addr = match self.local_addr() {
+            Some(a) => a.to_string(),
+            None => format!("{} (not started)", lock(&shared.addr).0),
+        };
+        let clients = shared.db.snapshot();
+        ServerInfo {
+            name: shared.name.clone(),
+            addr,
+            flags: shared.flags(),
+            framing: shared.config.framing.clone(),
+            keepalive: shared.config.keepalive.clone(),
+            max_clients: shared.config.max_clients,
+            queued_output: (shared.budget.total(), shared.budget.total_limit()),
+            lingering: 0,
+            clients: clients.iter().map(|(_, c)| shared.client_info(c)).collect(),
+        }
+    }
+
+    /// The course's `show tcp-server`: name, address, state flags, settings, clients.
+    pub fn show(&self) -> String {
+        self.info().to_string()
+    }
+}
+
+/// The same queries and actions on the server itself (a `TcpServer` is not a handle: it owns
+/// the server, and dropping it stops the server).
+impl TcpServer {
+    /// The server's name.
+    pub fn name(&self) -> &str {
+        self.handle.name()
+    }
+
+    /// See [`ServerHandle::local_addr`].
+    pub fn local_addr(&self) -> Option<SocketAddr> {
+        self.handle.local_addr()
+    }
+
+    /// See [`ServerHandle::flags`].
+    pub fn flags(&self) -> ServerFlags {
+        self.handle.flags()
+    }
+
+    /// See [`ServerHandle::framing`].
+    pub fn framing(&self) -> &Framing {
+        self.handle.framing()
+    }
+
+    /// See [`ServerHandle::client_count`].
+    pub fn client_count(&self) -> usize {
+        self.handle.client_count()
+    }
+
+    /// See [`ServerHandle::clients`].
+    pub fn clients(&self) -> Vec<Client> {
+        self.handle.clients()
+    }
+
+    /// See [`ServerHandle::client_info`].
+    pub fn client_info(&self, id: ClientId) -> Option<ClientInfo> {
+        self.handle.client_info(id)
+    }
+
+    /// See [`ServerHandle::find_client`].
+    pub fn find_client(&self, peer: SocketAddr) -> Option<Client> {
+        self.handle.find_client(peer)
+    }
+
+    /// See [`ServerHandle::send`].
+    ///
+    /// # Errors
+    /// As [`ServerHandle::send`].
+    pub fn send(&self, id: ClientId, message: &[u8]) -> Result<(), SendError> {
+        self.handle.send(id, message)
+    }
+
+    /// See [`ServerHandle::disconnect`].
+    pub fn disconnect(&self, id: ClientId) -> bool {
+        self.handle.disconnect(id)
+    }
+
+    /// See [`ServerHandle::disconnect_peer`].
+    pub fn disconnect_peer(&self, peer: SocketAddr) -> bool {
+        self.handle.disconnect_peer(peer)
+    }
+
+    /// See [`ServerHandle::info`].
+    pub fn info(&self) -> ServerInfo {
+        self.handle.info()
+    }
+
+    /// See [`ServerHandle::show`].
+    pub fn show(&self) -> String {
+        self.handle.show()
+    }
+}
