@@ -130,7 +130,7 @@ pub fn parse_args(args: &[String]) -> Result<Options, String> {
 }
 
 /// A whole number, `_` allowed between digits, with an optional K, M or G (binary) suffix.
-pub fn parse_size(flag: &str, s: &str) -> Result<u64, String> {
+fn parse_size(flag: &str, s: &str) -> Result<u64, String> {
     let (digits, unit) = match s.char_indices().last() {
         Some((i, 'k' | 'K')) => (&s[..i], 1 << 10),
         Some((i, 'm' | 'M')) => (&s[..i], 1 << 20),
@@ -147,7 +147,7 @@ pub fn parse_size(flag: &str, s: &str) -> Result<u64, String> {
         ))
 }
 
-pub fn parse_seconds(flag: &str, s: &str) -> Result<f64, String> {
+fn parse_seconds(flag: &str, s: &str) -> Result<f64, String> {
     match s.parse::<f64>() {
         Ok(x) if x > 0.0 && x <= 3600.0 => Ok(x),
         _ => Err(format!(
@@ -157,8 +157,42 @@ pub fn parse_seconds(flag: &str, s: &str) -> Result<f64, String> {
 }
 
 /// Checks the framing here, so a typo is a usage error and not a server that fails to start.
-pub fn parse_framing(s: &str) -> Result<String, String> {
+fn parse_framing(s: &str) -> Result<String, String> {
     s.parse::<Framing>()
         .map(|_| s.to_string())
         .map_err(|e| format!("--framing {s:?}: {}", e.0))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Sizes take binary suffixes and underscores; anything else names the flag.
+    #[test]
+    fn sizes_parse_with_suffixes() {
+        assert_eq!(parse_size("--bytes", "30M"), Ok(30 << 20));
+        assert_eq!(parse_size("--frames", "300_000"), Ok(300_000));
+        assert_eq!(parse_size("--bytes", "2k"), Ok(2048));
+        let err = parse_size("--bytes", "3x").unwrap_err();
+        assert!(err.contains("--bytes") && err.contains("\"3x\""), "{err}");
+    }
+
+    /// A bad scenario or option is an error naming it; `--help` is the empty error.
+    #[test]
+    fn bad_arguments_are_named() {
+        let args = |s: &str| s.split(' ').map(String::from).collect::<Vec<_>>();
+        assert!(parse_args(&args("flood --what 1"))
+            .unwrap_err()
+            .contains("--what"));
+        assert!(parse_args(&args("fast")).unwrap_err().contains("\"fast\""));
+        assert!(parse_args(&args("flood --framing foo"))
+            .unwrap_err()
+            .contains("foo"));
+        assert_eq!(parse_args(&args("all --help")).unwrap_err(), "");
+        let o = parse_args(&args("all --seconds 1.5")).unwrap();
+        assert_eq!(
+            (o.scenario, o.or(o.seconds, 3.0, 2.0)),
+            (Scenario::All, 1.5)
+        );
+    }
 }

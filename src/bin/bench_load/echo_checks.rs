@@ -63,7 +63,7 @@ pub fn slow_reader(o: &Options) -> Result<Verdict, String> {
 
 /// Reads until `total` bytes, comparing with the seeded stream. Returns the bytes read, the
 /// offset of the first wrong byte and how the stream ended.
-pub fn read_checked(
+fn read_checked(
     stream: &TcpStream,
     total: u64,
     seed: u64,
@@ -101,7 +101,7 @@ pub fn read_checked(
 
 /// Frame `seq`: a 2-byte big-endian header holding the total length, the 4-byte sequence
 /// number, then 0..=60 seeded bytes.
-pub fn next_frame(rng: &mut Rng, seq: u32) -> Vec<u8> {
+fn next_frame(rng: &mut Rng, seq: u32) -> Vec<u8> {
     let filler = (rng.next_u64() % 61) as usize;
     let total = 2 + 4 + filler;
     let mut frame = Vec::with_capacity(total);
@@ -160,7 +160,7 @@ pub fn frames(o: &Options) -> Result<Verdict, String> {
 
 /// Reads echoed frames and checks each against the regenerated one. After the first wrong
 /// frame it only counts frames. Returns (correct in order, received, first problem, end).
-pub fn read_frames(
+fn read_frames(
     stream: &TcpStream,
     count: u32,
     seed: u64,

@@ -20,7 +20,7 @@ use crate::Verdict;
 
 /// A client that writes tiny frames as fast as it can from one thread while another reads
 /// and discards the echo, so it is a reading client and the server's output to it drains.
-pub struct Flooder {
+struct Flooder {
     stream: TcpStream,
     stop: Arc<AtomicBool>,
     writer: JoinHandle<(u64, Option<String>)>,
@@ -74,7 +74,7 @@ impl Flooder {
 }
 
 /// One tiny message: a header-only frame, an empty line, one fixed frame, or 2 raw bytes.
-pub fn flood_unit(framing: &Framing) -> Result<Vec<u8>, String> {
+fn flood_unit(framing: &Framing) -> Result<Vec<u8>, String> {
     match framing {
         Framing::None => Ok(vec![0; 2]),
         Framing::Fixed(n) => Ok(vec![0; *n]),
@@ -85,7 +85,7 @@ pub fn flood_unit(framing: &Framing) -> Result<Vec<u8>, String> {
 }
 
 /// The watcher's request `seq`, framed; the echo is expected to be the same bytes.
-pub fn watcher_message(framing: &Framing, seq: u64) -> Result<Vec<u8>, String> {
+fn watcher_message(framing: &Framing, seq: u64) -> Result<Vec<u8>, String> {
     let mut payload = format!("{seq:08}").into_bytes();
     if let Framing::Fixed(n) = framing {
         payload.resize(*n, b'.');
@@ -96,7 +96,7 @@ pub fn watcher_message(framing: &Framing, seq: u64) -> Result<Vec<u8>, String> {
 }
 
 /// Request/response round trips for `length`; returns the latencies in µs, sorted.
-pub fn watch(addr: SocketAddr, framing: &Framing, length: Duration) -> Result<Vec<u64>, String> {
+fn watch(addr: SocketAddr, framing: &Framing, length: Duration) -> Result<Vec<u64>, String> {
     let mut s = connect(addr)?;
     let _ = s.set_nodelay(true);
     let (end, mut latencies, mut echo) = (Instant::now() + length, Vec::new(), Vec::new());
@@ -107,9 +107,12 @@ pub fn watch(addr: SocketAddr, framing: &Framing, length: Duration) -> Result<Ve
         let start = Instant::now();
         s.write_all(&message)
             .map_err(|e| format!("watcher round trip {seq}: send failed: {e}"))?;
-        s.read_exact(&mut echo).map_err(|e| match is_timeout(&e) {
-            true => format!("watcher round trip {seq}: no echo within {STALL:?}"),
-            false => format!("watcher round trip {seq}: {e}"),
+        s.read_exact(&mut echo).map_err(|e| {
+            if is_timeout(&e) {
+                format!("watcher round trip {seq}: no echo within {STALL:?}")
+            } else {
+                format!("watcher round trip {seq}: {e}")
+            }
         })?;
         latencies.push(start.elapsed().as_micros() as u64);
         if echo != message {
@@ -122,14 +125,14 @@ pub fn watch(addr: SocketAddr, framing: &Framing, length: Duration) -> Result<Ve
     Ok(latencies)
 }
 
-pub fn percentile(sorted: &[u64], q: f64) -> u64 {
+fn percentile(sorted: &[u64], q: f64) -> u64 {
     sorted
         .get(((sorted.len().max(1) - 1) as f64 * q) as usize)
         .copied()
         .unwrap_or(0)
 }
 
-pub fn print_phase(name: &str, lat: &[u64], flood_rate: Option<f64>) {
+fn print_phase(name: &str, lat: &[u64], flood_rate: Option<f64>) {
     let rate = flood_rate.map_or("-".into(), |r| format!("{r:.0}"));
     println!(
         "{name:<12} | {:>11} | {:>8} | {:>8} | {:>8} | {:>8} | {rate:>15}",

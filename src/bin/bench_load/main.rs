@@ -29,9 +29,12 @@ use process::Watchdog;
 use traffic::say;
 
 /// What a scenario concluded; an `Err` from a scenario is an error that stopped it.
-pub enum Verdict {
+enum Verdict {
+    /// Every check held.
     Pass,
+    /// A check failed; the string says which and by how much.
     Fail(String),
+    /// Figures only, nothing to judge (timings depend on the machine).
     Info,
 }
 

@@ -19,11 +19,12 @@ use crate::process::{expect_line, spawn_with_lines, Server};
 use crate::traffic::*;
 use crate::Verdict;
 
-/// Never-reader clients per helper process: two helpers' sockets would pass ~450 descriptors.
-pub const HELPER_CLIENTS: usize = 200;
+/// Never-reader clients per helper process: keeps each process's descriptors well under the
+/// default soft limit of 1024 (and under the ~450 this bench allows itself per process).
+const HELPER_CLIENTS: usize = 200;
 
 /// Server RSS, sampled every 0.5 s from /proc/PID/status until the sampler is stopped.
-pub struct RssSampler {
+struct RssSampler {
     stop: mpsc::Sender<()>,
     thread: JoinHandle<(Option<u64>, Option<u64>)>,
 }
@@ -53,7 +54,7 @@ impl RssSampler {
     }
 }
 
-pub fn rss_kib(pid: u32) -> Option<u64> {
+fn rss_kib(pid: u32) -> Option<u64> {
     let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
     let line = status.lines().find(|l| l.starts_with("VmRSS:"))?;
     line.split_whitespace().nth(1)?.parse().ok()
@@ -153,7 +154,7 @@ pub fn never_readers(o: &Options) -> Result<Verdict, String> {
 }
 
 /// One more client sends a short message and times its echo, giving up after 5 s.
-pub fn echo_probe(addr: SocketAddr) -> Result<Duration, String> {
+fn echo_probe(addr: SocketAddr) -> Result<Duration, String> {
     let mut s = connect(addr)?;
     let message = b"echo probe: are you still serving?\n";
     let start = Instant::now();

@@ -14,13 +14,13 @@ use std::time::{Duration, Instant};
 use crate::args::Options;
 
 /// Children alive now, so the watchdog can kill them before it exits the process.
-pub static CHILDREN: Mutex<Vec<Arc<Mutex<Child>>>> = Mutex::new(Vec::new());
+static CHILDREN: Mutex<Vec<Arc<Mutex<Child>>>> = Mutex::new(Vec::new());
 
 /// A child process that is killed and reaped when this is dropped, on success or error.
 pub struct ChildGuard(Arc<Mutex<Child>>);
 
 impl ChildGuard {
-    pub fn new(child: Child) -> ChildGuard {
+    fn new(child: Child) -> ChildGuard {
         let child = Arc::new(Mutex::new(child));
         if let Ok(mut all) = CHILDREN.lock() {
             all.push(Arc::clone(&child));
@@ -162,11 +162,24 @@ impl Server {
 }
 
 /// The address in `tcp-server "NAME" listening on 127.0.0.1:PORT, framing: ...`.
-pub fn listen_addr(line: &str) -> Result<SocketAddr, String> {
+fn listen_addr(line: &str) -> Result<SocketAddr, String> {
     line.split_once("listening on ")
         .and_then(|(_, rest)| rest.split(',').next())
         .and_then(|addr| addr.trim().parse().ok())
         .ok_or(format!(
             "expected the server to print `listening on ADDR, ...`; it printed {line:?}"
         ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The address is read from the server's start line, up to the comma.
+    #[test]
+    fn reads_the_address_from_the_start_line() {
+        let line = "tcp-server \"default\" listening on 127.0.0.1:40123, framing: none (bytes delivered as they arrive); try `nc 127.0.0.1 40123` in another terminal";
+        assert_eq!(listen_addr(line), Ok("127.0.0.1:40123".parse().unwrap()));
+        assert!(listen_addr("error: nope").is_err());
+    }
 }

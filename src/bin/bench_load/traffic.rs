@@ -14,11 +14,11 @@ use std::time::{Duration, Instant};
 /// A reader waits this long for its next byte before calling the stream stalled.
 pub const STALL: Duration = Duration::from_secs(5);
 /// One blocking write waits at most this long, so writers notice their stop flag and deadline.
-pub const WRITE_SLICE: Duration = Duration::from_millis(200);
+const WRITE_SLICE: Duration = Duration::from_millis(200);
 /// A slow reader is slow for this long, reading at most `SLOW_READ` bytes per `SLOW_PAUSE`.
 pub const SLOW_PHASE: Duration = Duration::from_secs(2);
-pub const SLOW_READ: usize = 4096;
-pub const SLOW_PAUSE: Duration = Duration::from_millis(1);
+const SLOW_READ: usize = 4096;
+const SLOW_PAUSE: Duration = Duration::from_millis(1);
 pub const MIB: f64 = 1024.0 * 1024.0;
 
 /// SplitMix64: a tiny well-mixed generator, so writer and reader make the same bytes from a
