@@ -16,13 +16,14 @@ scenarios:
   frames         pipelined length-prefixed frames with sequence numbers, checked in order
   never-readers  clients that push and never read; server RSS bound, one more client served
   flood          round-trip latency alone, then beside flooding clients (figures only)
-  all            the four above in turn, each with a fresh server, with smaller defaults
-options (default for one scenario / for `all`):
-  --bytes N          slow-reader: bytes echoed (30M / 8M); never-readers: bytes per
-                     client (16M / 8M); K, M, G mean KiB, MiB, GiB
-  --frames N         frames: frames sent (300000 / 100000)
-  --clients N        never-readers: clients, 200 per helper process (200 / 100)
-  --seconds S        never-readers: push time limit (20 / 10); flood: length of each
+  all            the four above in turn, each with a fresh server, some defaults smaller
+options (default for one scenario / for `all`; a never-reader's data must outgrow the
+kernel's socket buffers, several MiB on loopback, before the server's own queues fill):
+  --bytes N          slow-reader: bytes echoed (30M / 16M); never-readers: bytes per
+                     client (16M); K, M, G mean KiB, MiB, GiB
+  --frames N         frames: frames sent (300000)
+  --clients N        never-readers: clients, 200 per helper process (200)
+  --seconds S        never-readers: push time limit (20); flood: length of each
                      phase (3 / 2)
   --flooders K       flood: flooding clients (1)
   --framing KIND     flood: none | fixed:N | length | length-le | line (length)

@@ -16,7 +16,7 @@ use crate::traffic::*;
 use crate::Verdict;
 
 pub fn slow_reader(o: &Options) -> Result<Verdict, String> {
-    let total = o.or(o.bytes, 30 << 20, 8 << 20);
+    let total = o.or(o.bytes, 30 << 20, 16 << 20);
     println!("== slow-reader: {total} seeded bytes echoed on one connection (framing none); reads of 4 KiB every 1 ms for the first 2 s");
     let server = Server::start(o, "none")?;
     let stream = connect(server.addr)?;
@@ -34,9 +34,11 @@ pub fn slow_reader(o: &Options) -> Result<Verdict, String> {
     });
     let (got, mismatch, end) = read_checked(&stream, total, o.seed, deadline);
     let elapsed = start.elapsed();
+    // The writer sees `stop` within one write slice; joined before the shutdown, so our own
+    // shutdown does not show up as its write error.
     stop.store(true, Ordering::Relaxed);
-    let _ = stream.shutdown(Shutdown::Both);
     let (sent, write_error) = writer.join().map_err(|_| "the writer thread panicked")?;
+    let _ = stream.shutdown(Shutdown::Both);
     println!(
         "sent           {sent} bytes{}",
         write_error
@@ -112,7 +114,7 @@ fn next_frame(rng: &mut Rng, seq: u32) -> Vec<u8> {
 }
 
 pub fn frames(o: &Options) -> Result<Verdict, String> {
-    let count = o.or(o.frames, 300_000, 100_000).min(u32::MAX as u64) as u32;
+    let count = o.frames.unwrap_or(300_000).min(u32::MAX as u64) as u32;
     println!("== frames: {count} pipelined length-prefixed frames (6..=66 bytes, sequence numbered), echo read slowly for the first 2 s");
     let server = Server::start(o, "length")?;
     let stream = connect(server.addr)?;
@@ -132,9 +134,11 @@ pub fn frames(o: &Options) -> Result<Verdict, String> {
     });
     let (in_order, received, problem, end) = read_frames(&stream, count, o.seed, deadline);
     let elapsed = start.elapsed();
+    // The writer sees `stop` within one write slice; joined before the shutdown, so our own
+    // shutdown does not show up as its write error.
     stop.store(true, Ordering::Relaxed);
-    let _ = stream.shutdown(Shutdown::Both);
     let (sent, write_error) = writer.join().map_err(|_| "the writer thread panicked")?;
+    let _ = stream.shutdown(Shutdown::Both);
     println!(
         "sent           {sent} bytes{}",
         write_error

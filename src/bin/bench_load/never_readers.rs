@@ -61,9 +61,9 @@ fn rss_kib(pid: u32) -> Option<u64> {
 }
 
 pub fn never_readers(o: &Options) -> Result<Verdict, String> {
-    let clients = o.or(o.clients, 200, 100);
-    let bytes = o.or(o.bytes, 16 << 20, 8 << 20);
-    let seconds = o.or(o.seconds, 20.0, 10.0);
+    let clients = o.clients.unwrap_or(200);
+    let bytes = o.bytes.unwrap_or(16 << 20);
+    let seconds = o.seconds.unwrap_or(20.0);
     println!("== never-readers: {clients} clients push up to {bytes} bytes each for up to {seconds} s and never read (framing none)");
     let server = Server::start(o, "none")?;
     let sampler = RssSampler::start(server.child.id());

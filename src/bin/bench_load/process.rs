@@ -144,11 +144,10 @@ impl Server {
         args.extend(o.server_args.iter().map(String::as_str));
         let mut cmd = Command::new(&path);
         cmd.args(&args);
-        let what = format!(
-            "the server {} (build it with `cargo build --release --bins`, or pass --server PATH)",
-            path.display()
-        );
-        let (child, lines) = spawn_with_lines(cmd, &what)?;
+        let what = format!("the server {}", path.display());
+        let (child, lines) = spawn_with_lines(cmd, &what).map_err(|e| {
+            format!("{e} (build it with `cargo build --release --bins`, or pass --server PATH)")
+        })?;
         let line = expect_line(&lines, "tcp-server", Duration::from_secs(10), &what)?;
         let addr = listen_addr(&line)?;
         println!(
