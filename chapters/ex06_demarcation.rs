@@ -2,8 +2,10 @@
 //!
 //! This file replaces `src/demarcation.rs` when the crate is built with `--features ex06`.
 //! The framing rules ([`Framing`], its parsing, display and [`Framing::encode`]) are given;
-//! the exercise is the receiving side: [`Demarcator::feed`], [`Demarcator::finish`] and
-//! [`Demarcator::buffered`]. Then run:
+//! the exercise is the receiving side: [`Demarcator::push`], [`Demarcator::next_message`]
+//! (the DRS calls them one message at a time, so that a turn can stop after a bounded number
+//! of messages), [`Demarcator::finish`] and [`Demarcator::buffered`]. `feed` is given: it is
+//! the two in a loop. Then run:
 //!
 //! ```text
 //! cargo test --features ex06 --test ch06_demarcation
@@ -71,6 +73,9 @@ pub enum ProtocolError {
     MessageTooLong { max: usize },
     /// The stream ended in the middle of a message.
     TruncatedAtEof { buffered: usize },
+    /// A message was started and not completed in time (for example, a header trickled in
+    /// byte by byte); see `Config::message_timeout`. The DRS detects it, not the demarcator.
+    MessageTimeout { after_ms: u64, buffered: usize },
 }
 
 /// Why an outgoing message cannot be framed.
@@ -316,33 +321,88 @@ impl Demarcator {
         self.buffer.capacity()
     }
 
-    /// Feeds bytes read from the socket; pushes every complete message onto `out`.
+    /// Feeds bytes read from the socket; pushes every complete message onto `out`. Given:
+    /// it is [`push`](Self::push) and [`next_message`](Self::next_message) in a loop, which
+    /// are yours to write.
     ///
     /// # Errors
     /// The first protocol violation; messages completed before it are already in `out`.
     /// After a violation nothing more is delivered, and every later call returns it again.
     pub fn feed(&mut self, bytes: &[u8], out: &mut Vec<Vec<u8>>) -> Result<(), ProtocolError> {
+        if let Some(e) = &self.failed {
+            return Err(e.clone());
+        }
+        if self.passes_through() {
+            if !bytes.is_empty() {
+                out.push(bytes.to_vec());
+            }
+            return Ok(());
+        }
+        let mut rest = bytes;
+        loop {
+            let written = self.push(rest);
+            rest = &rest[written..];
+            while let Some(message) = self.next_message()? {
+                out.push(message);
+            }
+            if rest.is_empty() {
+                return Ok(());
+            }
+            if self.buffer.is_full() {
+                let e = ProtocolError::MessageTooLong {
+                    max: self.buffer.capacity(),
+                };
+                self.failed = Some(e.clone());
+                return Err(e);
+            }
+        }
+    }
+
+    /// True when this framing cuts nothing: `Framing::None`, and the degenerate `Fixed(0)`
+    /// and empty delimiter. The bytes read are the message; nothing is ever buffered.
+    pub fn passes_through(&self) -> bool {
+        match &self.framing {
+            Framing::None | Framing::Fixed(0) => true,
+            Framing::Delimited { delimiter, .. } => delimiter.is_empty(),
+            _ => false,
+        }
+    }
+
+    /// Room left in the circular buffer.
+    pub fn free_space(&self) -> usize {
+        self.buffer.free_space()
+    }
+
+    /// Stores as many of `bytes` as fit in the circular buffer and returns how many; cuts
+    /// nothing.
+    pub fn push(&mut self, bytes: &[u8]) -> usize {
+        // TODO: nothing is stored after a violation, nor when the framing passes through;
+        // otherwise write what fits into self.buffer (`write` says how much).
+        let _ = bytes;
+        todo!()
+    }
+
+    /// Cuts the next complete message out of the buffer, if there is one (one step of the
+    /// course's ProcessClientMsg loop).
+    ///
+    /// # Errors
+    /// The protocol violation found at the front of the buffer; from then on every call (and
+    /// [`finish`](Self::finish)) reports it again.
+    pub fn next_message(&mut self) -> Result<Option<Vec<u8>>, ProtocolError> {
         // TODO:
-        // - If a violation was already seen, return it again.
-        // - Framing::None (and the degenerate Fixed(0), empty delimiter): no buffering, a
-        //   non-empty feed is one message.
-        // - Otherwise loop: write what fits into self.buffer (`write` says how much), cut out
-        //   every complete message, repeat until all of `bytes` is in. `bytes` may be much
-        //   larger than the buffer; the capacity rule in `new` guarantees that a full buffer
-        //   always holds a complete message or a violation, so the loop makes progress.
-        // - Cutting (the course's ProcessClientMsg loop):
-        //   * Fixed(n): while at least n bytes are buffered, read n of them out.
-        //   * LengthPrefixed: `peek` the 2-byte header (u16::from_be_bytes/from_le_bytes).
-        //     Below 2 is FrameTooSmall, above max_len FrameTooLarge: decide on the header
-        //     alone, without waiting for the body. Once the whole frame is buffered, drop the
-        //     header (`consume`) and read the payload out. A frame of length 2 is an empty
-        //     message.
-        //   * Delimited: search the delimiter in `self.buffer.as_slices()` (the helper `find`
-        //     below searches across the two halves). Found at offset p: bytes 0..p are the
-        //     message, then drop the delimiter; for lines (delimiter "\n") drop a trailing
-        //     "\r" too. Not found, and too many bytes buffered for a legal message to still
-        //     come (see `raw_limit`): MessageTooLong. A message found but longer than max_len:
-        //     MessageTooLong too.
+        // - If a violation was already seen, return it again. Pass-through framings: None.
+        // - Fixed(n): once at least n bytes are buffered, read n of them out.
+        // - LengthPrefixed: `peek` the 2-byte header (u16::from_be_bytes/from_le_bytes).
+        //   Below 2 is FrameTooSmall, above max_len FrameTooLarge: decide on the header
+        //   alone, without waiting for the body. Once the whole frame is buffered, drop the
+        //   header (`consume`) and read the payload out. A frame of length 2 is an empty
+        //   message.
+        // - Delimited: search the delimiter in `self.buffer.as_slices()` (the helper `find`
+        //   below searches across the two halves). Found at offset p: bytes 0..p are the
+        //   message, then drop the delimiter; for lines (delimiter "\n") drop a trailing "\r"
+        //   too. Not found, and too many bytes buffered for a legal message to still come
+        //   (see `raw_limit`): MessageTooLong. A message found but longer than max_len:
+        //   MessageTooLong too.
         // - On a violation remember it in self.failed before returning it.
         todo!()
     }
@@ -410,6 +470,11 @@ impl fmt::Display for ProtocolError {
             ProtocolError::TruncatedAtEof { buffered } => write!(
                 f,
                 "stream ended in the middle of a message ({buffered} bytes buffered)"
+            ),
+            ProtocolError::MessageTimeout { after_ms, buffered } => write!(
+                f,
+                "message timeout: a message was started and not completed within {after_ms} ms \
+                 ({buffered} bytes buffered); expected whole messages to arrive promptly"
             ),
         }
     }

@@ -78,8 +78,10 @@ impl Acceptor {
     // ANCHOR_END: start
 
     // ANCHOR: stop
-    /// Asks the thread to stop, wakes it, and joins it. The listening socket is closed when
-    /// the thread returns, so the port is free again as soon as this returns.
+    /// Asks the thread to stop, wakes it, and joins it. Before it leaves, the thread accepts
+    /// every connection the kernel already completed (handing each to `on_client`), so no
+    /// client whose `connect()` succeeded is reset. The listening socket is closed when the
+    /// thread returns, so the port is free again as soon as this returns.
     pub fn stop(self) {
         self.stop.store(true, Ordering::SeqCst);
         self.waker.wake();
@@ -120,6 +122,11 @@ fn run(
             waker.drain();
         }
         if stop.load(Ordering::SeqCst) {
+            // Connections the kernel already completed have been told "connected" by their
+            // `connect()`; closing the listener now would reset them. Accept them first.
+            if backoff.is_none() {
+                accept_all(&listener, &mut on_client, &mut on_error, None);
+            }
             return;
         }
         backoff = accept_all(&listener, &mut on_client, &mut on_error, backoff);
