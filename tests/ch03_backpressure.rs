@@ -1,0 +1,255 @@
+//! Chapter 3 — the DRS under slow and greedy clients: backpressure instead of loss, a bound
+//! for the whole server, fair turns, and the message timeout. Every test watches for events
+//! (with timeouts), never for a fixed time.
+
+mod common;
+use common::*;
+
+use std::io::{Read, Write};
+use std::net::TcpStream;
+use std::thread;
+use std::time::{Duration, Instant};
+
+use tcpserverlib::demarcation::Framing;
+use tcpserverlib::demo::Event;
+use tcpserverlib::{ClientId, Config, DisconnectReason, ProtocolError, TcpServer};
+
+/// A seeded stream of pseudo-random bytes (xorshift), so sender and checker agree without
+/// keeping the whole stream.
+struct Bytes(u64);
+
+impl Bytes {
+    fn fill(&mut self, buf: &mut [u8]) {
+        for b in buf {
+            self.0 ^= self.0 << 13;
+            self.0 ^= self.0 >> 7;
+            self.0 ^= self.0 << 17;
+            *b = self.0 as u8;
+        }
+    }
+}
+
+/// Waits until `pred` holds, polling the server's state; false after TIMEOUT.
+fn eventually(mut pred: impl FnMut() -> bool) -> bool {
+    let deadline = Instant::now() + TIMEOUT;
+    while Instant::now() < deadline {
+        if pred() {
+            return true;
+        }
+        thread::sleep(Duration::from_millis(1)); // a polling interval, not a wait for an event
+    }
+    false
+}
+
+fn paused(server: &TcpServer, id: ClientId) -> bool {
+    server.client_info(id).is_some_and(|i| i.reading_paused)
+}
+
+fn small_queues() -> Config {
+    Config {
+        output_high_water: 64 * 1024,
+        output_low_water: 16 * 1024,
+        max_output: 256 * 1024,
+        ..Config::default()
+    }
+}
+
+/// A client that sends far more than the output bounds and does not read until the server
+/// has paused it gets back every byte, in order: the server stopped reading instead of
+/// dropping echoes.
+#[test]
+fn a_slow_reader_gets_every_byte_back() {
+    const TOTAL: usize = 8 * 1024 * 1024;
+    let (server, events) = start(small_queues(), true);
+    let mut client = connect(addr(&server));
+    let id = events.expect_connected(TIMEOUT).unwrap().id;
+    let mut writer = client.try_clone().unwrap();
+    let sender = thread::spawn(move || {
+        let mut gen = Bytes(7);
+        let mut chunk = vec![0u8; 32 * 1024];
+        let mut sent = 0;
+        while sent < TOTAL {
+            gen.fill(&mut chunk);
+            writer.write_all(&chunk).unwrap();
+            sent += chunk.len();
+        }
+    });
+    assert!(
+        eventually(|| paused(&server, id)),
+        "the server never paused the client whose output backed up:\n{}",
+        server.show()
+    );
+    let mut gen = Bytes(7);
+    let (mut got, mut expected) = (vec![0u8; 64 * 1024], vec![0u8; 64 * 1024]);
+    let mut received = 0;
+    while received < TOTAL {
+        let n = client.read(&mut got).expect("echo within the timeout");
+        assert!(n > 0, "the server closed after {received} of {TOTAL} bytes");
+        gen.fill(&mut expected[..n]);
+        assert!(
+            got[..n] == expected[..n],
+            "echo differs within bytes {received}..{}",
+            received + n
+        );
+        received += n;
+    }
+    sender.join().unwrap();
+    assert!(
+        server.client_info(id).is_some(),
+        "the client is still connected"
+    );
+}
+
+/// Many clients that push and never read: the server's total queued output stays near its
+/// bound (each may pass it by at most one turn's replies), the clients with the largest
+/// queues are paused, and a newcomer is still served.
+#[test]
+fn the_server_wide_bound_holds_for_many_non_readers() {
+    const BOUND: usize = 256 * 1024;
+    let config = Config {
+        output_high_water: 4 * 1024 * 1024,
+        max_total_output: BOUND,
+        turn_bytes: 16 * 1024,
+        ..Config::default()
+    };
+    let (server, events) = start(config, true);
+    let mut pushers = Vec::new();
+    for _ in 0..4 {
+        let c = connect(addr(&server));
+        events.expect_connected(TIMEOUT).unwrap();
+        c.set_write_timeout(Some(Duration::from_millis(50)))
+            .unwrap();
+        pushers.push(c);
+    }
+    let chunk = vec![b'x'; 16 * 1024];
+    let mut all_paused = false;
+    let deadline = Instant::now() + TIMEOUT;
+    while !all_paused && Instant::now() < deadline {
+        for c in &mut pushers {
+            let _ = c.write(&chunk); // times out once the kernel buffers are full
+        }
+        let info = server.info();
+        all_paused = info.clients.iter().all(|c| c.reading_paused);
+        assert!(
+            info.queued_output.0 <= BOUND + 4 * 16 * 1024,
+            "queued output {} passed the bound {BOUND} by more than one turn per client",
+            info.queued_output.0
+        );
+    }
+    assert!(all_paused, "never paused:\n{}", server.show());
+    let mut newcomer = connect(addr(&server));
+    write(&mut newcomer, b"still served");
+    assert_eq!(read_n(&mut newcomer, 12), b"still served");
+}
+
+/// A client flooding tiny messages gets bounded turns: another client's message, sent
+/// after the flood, is delivered long before the flood's last message.
+#[test]
+fn a_flood_of_tiny_messages_takes_turns() {
+    const FLOOD: usize = 20_000;
+    let config = Config {
+        framing: Framing::line(),
+        turn_messages: 4,
+        ..Config::default()
+    };
+    let (server, events) = start(config, false);
+    let mut flooder = connect(addr(&server));
+    let flooder_id = events.expect_connected(TIMEOUT).unwrap().id;
+    let mut other = connect(addr(&server));
+    let other_id = events.expect_connected(TIMEOUT).unwrap().id;
+    write(&mut flooder, &b"a\n".repeat(FLOOD));
+    write(&mut other, b"me too\n");
+    let mut flood_seen = 0;
+    let mut other_at = None;
+    let seen = events.collect_until(FLOOD + 1, TIMEOUT, |e| matches!(e, Event::Message(..)));
+    for event in &seen {
+        match event {
+            Event::Message(id, _) if *id == flooder_id => flood_seen += 1,
+            Event::Message(id, m) if *id == other_id => {
+                assert_eq!(m, b"me too");
+                other_at = Some(flood_seen);
+            }
+            _ => {}
+        }
+    }
+    assert_eq!(flood_seen, FLOOD, "every flooded message is delivered");
+    let at = other_at.expect("the other client's message was delivered");
+    assert!(
+        at < FLOOD / 2,
+        "the other client waited for {at} of the flooder's {FLOOD} messages"
+    );
+}
+
+/// Complete messages left over when a turn ends are delivered without any new byte from
+/// the client (the kernel will not report them again).
+#[test]
+fn messages_left_over_from_a_turn_are_delivered() {
+    let config = Config {
+        framing: Framing::line(),
+        turn_messages: 1,
+        ..Config::default()
+    };
+    let (server, events) = start(config, false);
+    let mut c = connect(addr(&server));
+    events.expect_connected(TIMEOUT).unwrap();
+    write(&mut c, b"one\ntwo\nthree\n");
+    for want in [&b"one"[..], b"two", b"three"] {
+        assert_eq!(events.expect_message(TIMEOUT).unwrap().1, want);
+    }
+}
+
+/// A header trickled in and never completed is a protocol error of its own once the
+/// message timeout passes; the client gets end of stream.
+#[test]
+fn a_message_never_completed_times_out() {
+    let config = Config {
+        framing: Framing::length(),
+        message_timeout: Some(Duration::from_millis(200)),
+        ..Config::default()
+    };
+    let (server, events) = start(config, false);
+    let mut c = connect(addr(&server));
+    let id = events.expect_connected(TIMEOUT).unwrap().id;
+    write(&mut c, &[0]); // half a header
+    let (gone, reason) = events.expect_disconnected(TIMEOUT).unwrap();
+    assert_eq!(gone, id);
+    assert!(
+        matches!(
+            reason,
+            DisconnectReason::Protocol(ProtocolError::MessageTimeout { buffered: 1, .. })
+        ),
+        "{reason:?}"
+    );
+    assert!(reason.to_string().contains("message timeout"), "{reason}");
+    assert_eq!(read_to_eof(&mut c), b"");
+}
+
+/// The reading client of a chat-like exchange is not paused by backpressure: a client whose
+/// queue is empty is never refused, whatever the server-wide total.
+#[test]
+fn an_empty_queue_is_never_refused() {
+    let config = Config {
+        max_total_output: 1024,
+        max_output: 1024,
+        ..Config::default()
+    };
+    let (server, events) = start(config, false);
+    let _hog = connect(addr(&server));
+    let hog = events.expect_connected(TIMEOUT).unwrap().id;
+    let mut reader = connect(addr(&server));
+    let reader_id = events.expect_connected(TIMEOUT).unwrap().id;
+    // Fill the hog's queue past the server's bound (its socket buffer takes a lot first).
+    let mut refused = None;
+    for _ in 0..100_000 {
+        if let Err(e) = server.send(hog, &[b'h'; 512]) {
+            refused = Some(e);
+            break;
+        }
+    }
+    assert!(refused.is_some(), "the hog's queue never filled");
+    server
+        .send(reader_id, b"hello")
+        .expect("an empty queue is never refused");
+    assert_eq!(read_n(&mut reader, 5), b"hello");
+    let _ = TcpStream::shutdown(&reader, std::net::Shutdown::Both);
+}

@@ -1,0 +1,183 @@
+//! Chapter 8 — closes that tell the truth and keep what was owed: every close the server
+//! initiates flushes what was queued, half-closes, drains the peer's input until its FIN or
+//! a deadline, and only then closes, so the peer reads every byte and then end of stream,
+//! never a reset; an error met while writing is the reason reported.
+
+mod common;
+use common::*;
+
+use std::io::{Read, Write};
+use std::net::TcpStream;
+use std::thread;
+
+use tcpserverlib::demarcation::Framing;
+use tcpserverlib::{Config, DisconnectReason, ProtocolError};
+
+fn frame(payload: &[u8]) -> Vec<u8> {
+    let mut f = ((payload.len() + 2) as u16).to_be_bytes().to_vec();
+    f.extend_from_slice(payload);
+    f
+}
+
+/// Reads until end of stream, failing the test on a reset (which would destroy data).
+fn read_all_then_eof(stream: &mut TcpStream) -> Vec<u8> {
+    let mut all = Vec::new();
+    stream
+        .read_to_end(&mut all)
+        .unwrap_or_else(|e| panic!("after {} bytes: {e} (expected end of stream)", all.len()));
+    all
+}
+
+/// 64 KiB of good frames, then a bad header and junk: the client gets the echo of every
+/// good frame, then end of stream (not a reset), and the reason is the protocol error.
+#[test]
+fn a_bad_header_after_good_frames_gets_every_echo_then_eof() {
+    let config = Config {
+        framing: Framing::length(),
+        ..Config::default()
+    };
+    let (server, events) = start(config, true);
+    let mut c = connect(addr(&server));
+    events.expect_connected(TIMEOUT).unwrap();
+    let mut good = Vec::new();
+    for i in 0..(64 * 1024 / 66) {
+        good.extend(frame(&[i as u8; 64]));
+    }
+    let mut all = good.clone();
+    all.extend([0, 1]); // announces 1 byte: less than the header itself
+    all.extend(vec![0xAB; 64 * 1024]);
+    let mut writer = c.try_clone().unwrap();
+    let sender = thread::spawn(move || {
+        let _ = writer.write_all(&all);
+    });
+    let echoed = read_all_then_eof(&mut c);
+    assert_eq!(echoed.len(), good.len(), "every good frame comes back");
+    assert!(echoed == good);
+    sender.join().unwrap();
+    let reason = loop {
+        match events.next(TIMEOUT) {
+            Some(tcpserverlib::demo::Event::Disconnected(_, r)) => break r,
+            Some(_) => continue,
+            None => panic!("no disconnect"),
+        }
+    };
+    assert_eq!(
+        reason,
+        DisconnectReason::Protocol(ProtocolError::FrameTooSmall { len: 1 })
+    );
+}
+
+/// A peer that resets right after sending is reported as an I/O error, even when the
+/// server's echo is what meets the reset.
+#[test]
+fn send_then_reset_is_an_io_error() {
+    let (server, events) = start(Config::default(), true);
+    for _ in 0..20 {
+        let mut c = connect(addr(&server));
+        let id = events.expect_connected(TIMEOUT).unwrap().id;
+        write(&mut c, b"a");
+        assert_eq!(events.expect_message(TIMEOUT).unwrap(), (id, b"a".to_vec()));
+        // The echo of "a" is now unread here: closing sends a reset, right after "b".
+        let mut peek = [0u8; 1];
+        assert_eq!(c.peek(&mut peek).unwrap(), 1);
+        write(&mut c, b"b");
+        drop(c);
+        let reason = loop {
+            match events.next(TIMEOUT) {
+                Some(tcpserverlib::demo::Event::Disconnected(gone, r)) if gone == id => break r,
+                Some(_) => continue,
+                None => panic!("no disconnect"),
+            }
+        };
+        assert!(
+            matches!(reason, DisconnectReason::Io { .. }),
+            "a reset is an I/O error, not {reason:?}"
+        );
+    }
+}
+
+/// A write that meets a reset (here a send from the application's thread, while the DRS is
+/// not reading) is remembered: the reason is the I/O error, not the "peer closed" that a
+/// later read of the torn-down socket would suggest.
+#[test]
+fn a_reset_met_by_a_send_is_the_reason() {
+    let (server, events) = start(Config::default(), false);
+    let c = connect(addr(&server));
+    let id = events.expect_connected(TIMEOUT).unwrap().id;
+    server.set_listening(false).unwrap();
+    server.send(id, b"never read").unwrap();
+    let mut peek = [0u8; 1];
+    assert_eq!(c.peek(&mut peek).unwrap(), 1);
+    drop(c); // unread input: a reset
+    let _ = server.send(id, b"meets the reset");
+    server.set_listening(true).unwrap();
+    let (gone, reason) = events.expect_disconnected(TIMEOUT).unwrap();
+    assert_eq!(gone, id);
+    assert!(
+        matches!(reason, DisconnectReason::Io { .. }),
+        "a reset is an I/O error, not {reason:?}"
+    );
+}
+
+/// The application's disconnect right after a large send: the client reads all of it, then
+/// end of stream.
+#[test]
+fn an_application_disconnect_delivers_what_was_queued() {
+    const SIZE: usize = 4 * 1024 * 1024;
+    let config = Config {
+        max_output: SIZE,
+        ..Config::default()
+    };
+    let (server, events) = start(config, false);
+    let mut c = connect(addr(&server));
+    let id = events.expect_connected(TIMEOUT).unwrap().id;
+    let big: Vec<u8> = (0..SIZE).map(|i| (i % 251) as u8).collect();
+    server.send(id, &big).unwrap();
+    assert!(server.disconnect(id));
+    assert_eq!(
+        events.expect_disconnected(TIMEOUT).unwrap(),
+        (id, DisconnectReason::Application)
+    );
+    let got = read_all_then_eof(&mut c);
+    assert_eq!(got.len(), SIZE);
+    assert!(got == big);
+}
+
+/// `stop()` with clients connected: each is told "server shutdown", gets what was queued
+/// for it, then end of stream — even one that had sent input the server never read.
+#[test]
+fn stop_delivers_what_was_queued_then_eof() {
+    const SIZE: usize = 2 * 1024 * 1024;
+    let config = Config {
+        max_output: SIZE,
+        ..Config::default()
+    };
+    let (server, events) = start(config, false);
+    let mut clients = Vec::new();
+    for _ in 0..3 {
+        let c = connect(addr(&server));
+        let id = events.expect_connected(TIMEOUT).unwrap().id;
+        clients.push((c, id));
+    }
+    server.set_listening(false).unwrap();
+    let payload: Vec<u8> = (0..SIZE).map(|i| (i % 13) as u8).collect();
+    for (c, id) in &mut clients {
+        write(c, b"unread input");
+        server.send(*id, &payload).unwrap();
+    }
+    let readers: Vec<_> = clients
+        .into_iter()
+        .map(|(mut c, _)| thread::spawn(move || read_all_then_eof(&mut c)))
+        .collect();
+    server.stop();
+    for r in readers {
+        assert!(r.join().unwrap() == payload);
+    }
+    let reasons = events.collect_until(3, TIMEOUT, |e| {
+        matches!(
+            e,
+            tcpserverlib::demo::Event::Disconnected(_, DisconnectReason::ServerShutdown)
+        )
+    });
+    assert_eq!(reasons.len(), 3);
+}
