@@ -102,9 +102,10 @@ impl ServerFlags {
     pub const RUNNING: ServerFlags = ServerFlags(2);
     /// The CAS is stopped (`TCP_SERVER_NOT_ACCEPTING_NEW_CONNECTIONS`).
     pub const NOT_ACCEPTING: ServerFlags = ServerFlags(4);
-    /// The DRS is stopped (`TCP_SERVER_NOT_LISTENING_CLIENTS`).
+    /// The DRS does not read from clients (`TCP_SERVER_NOT_LISTENING_CLIENTS`).
     pub const NOT_LISTENING: ServerFlags = ServerFlags(8);
-    /// New clients get a thread of their own (`TCP_SERVER_CREATE_MULTI_THREADED_CLIENT`).
+    /// The course's `TCP_SERVER_CREATE_MULTI_THREADED_CLIENT`: new clients would get a thread
+    /// of their own. Only recorded so far (threaded clients are chapter 10's subject).
     pub const MULTI_THREADED_CLIENTS: ServerFlags = ServerFlags(16);
 }
 
@@ -123,7 +124,7 @@ pub struct ClientFlags(u8);
 impl ClientFlags {
     /// The client's socket is in the DRS's set.
     pub const LISTENED: ClientFlags = ClientFlags(1);
-    /// The client is served by a thread of its own.
+    /// The client is served by a thread of its own (chapter 10; no client has it yet).
     pub const MULTI_THREADED: ClientFlags = ClientFlags(2);
     /// A keep-alive (hold) timer is running for this client.
     pub const KEEPALIVE_ARMED: ClientFlags = ClientFlags(4);

@@ -20,7 +20,6 @@ use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use crate::client::Client;
-use crate::config::Config;
 use crate::demarcation::Demarcator;
 use crate::error::{DisconnectReason, SendError};
 use crate::wheel_timer::TimerHandle;
@@ -104,12 +103,19 @@ pub(crate) struct OutputBudget {
 }
 
 impl OutputBudget {
-    pub(crate) fn new(config: &Config) -> OutputBudget {
+    /// The bounds as `Config` names them: `output_high_water`, `output_low_water`,
+    /// `max_output`, `max_total_output`.
+    pub(crate) fn new(
+        high_water: usize,
+        low_water: usize,
+        per_client: usize,
+        total_limit: usize,
+    ) -> OutputBudget {
         OutputBudget {
-            high_water: config.output_high_water.max(1),
-            low_water: config.output_low_water.min(config.output_high_water),
-            per_client: config.max_output,
-            total_limit: config.max_total_output.max(1),
+            high_water: high_water.max(1),
+            low_water: low_water.min(high_water),
+            per_client,
+            total_limit: total_limit.max(1),
             total: AtomicUsize::new(0),
             backed_up: AtomicUsize::new(0),
         }

@@ -5,7 +5,7 @@
 //! service (DRS, chapter 3) and the keep-alive timers (chapter 8) — starts and stops them,
 //! and carries every request between them: services never call each other, and never call
 //! the controller by name either. Each service declares the narrow interface it needs (the
-//! acceptor takes two closures, the DRS a [`DrsHost`], keep-alive a [`KeepAliveHost`]) and
+//! acceptor takes two closures, the DRS a `DrsHost`, keep-alive a `KeepAliveHost`) and
 //! the controller implements it. It also holds the application's callbacks and calls them
 //! for every event: a client connected, sent a message, disconnected.
 //!
@@ -19,9 +19,6 @@
 //! Binding rules kept here: the handler is never called while a lock of ours is held; a
 //! client reported connected is reported disconnected exactly once (the client DB's `remove`
 //! decides who reports it); a panicking callback costs at most its client.
-//!
-//! [`DrsHost`]: crate::multiplexer
-//! [`KeepAliveHost`]: crate::keepalive
 
 use std::fmt;
 use std::io;
@@ -174,7 +171,12 @@ impl TcpServer {
         let shared = Shared {
             name: name.to_string(),
             addr: Mutex::new((display_addr(&addr), resolved)),
-            budget: Arc::new(OutputBudget::new(&config)),
+            budget: Arc::new(OutputBudget::new(
+                config.output_high_water,
+                config.output_low_water,
+                config.max_output,
+                config.max_total_output,
+            )),
             config,
             handler: Box::new(handler),
             db: ClientDb::new(),

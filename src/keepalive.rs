@@ -8,7 +8,7 @@
 //!
 //! What changes in Rust: the timers live on our own [`WheelTimer`]; an expiring timer does
 //! not touch the client itself, it tells the controller (services talk through the
-//! controller, here through the narrow [`KeepAliveHost`] interface the controller
+//! controller, here through the narrow `KeepAliveHost` interface the controller
 //! implements), and it holds only a `Weak` reference to the server so a pending timer never
 //! keeps a stopped server alive.
 
@@ -20,9 +20,10 @@ use crate::client::ClientId;
 use crate::connection::{lock, Connection};
 use crate::wheel_timer::WheelTimer;
 
-/// The wheel's size: with the default 100 ms tick, 1024 slots make one revolution about
-/// 100 s, so the usual delays (10 s interval, 15 s hold) need no laps.
-const SLOTS: usize = 1024;
+/// The wheel's size, as chapter 8's wheel advises for keep-alive: with the default 100 ms
+/// tick, 512 slots make one revolution of 51 s, so the usual delays (10 s interval, 15 s
+/// hold) need no laps, and longer ones simply lap.
+const SLOTS: usize = 512;
 
 // ANCHOR: host
 /// What the keep-alive timers need from the rest of the server; the controller implements it.

@@ -9,10 +9,10 @@
 //!
 //! What changes in Rust: the course changes the DRS's set by cancelling the thread, updating
 //! its `fd_set` from the CAS thread, and starting it again — for every new client. Here other
-//! threads never touch the DRS's table: they push a [`Command`] onto its queue and wake it
-//! (the self-pipe [`Waker`](crate::select::Waker)); the DRS applies the commands itself
+//! threads never touch the DRS's table: they push a `Command` onto its queue and wake it
+//! (the self-pipe [`Waker`]); the DRS applies the commands itself
 //! between two waits. Nor does the DRS know the controller: it asks for what it needs through
-//! the narrow [`DrsHost`] interface, which the controller implements.
+//! the narrow `DrsHost` interface, which the controller implements.
 //!
 //! Three rules keep one client from hurting the others, and keep every byte:
 //! - **never block**: sockets are non-blocking; output waits in a per-client queue;

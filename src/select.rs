@@ -7,7 +7,7 @@
 //! bits back), an array of any length, and readable / writable / hang-up reported separately.
 //!
 //! What changes in Rust: std has no `poll`, so we declare the C function ourselves with
-//! `extern "C"` (in [`sys`](crate::sys), the one module that holds every `unsafe` block) and
+//! `extern "C"` (in [`sys`], the one module that holds every `unsafe` block) and
 //! hand it the raw descriptors std exposes through `AsRawFd`. This module is safe code over it.
 //!
 //! The [`Waker`] answers the question the course answers with `pthread_cancel`: how does
@@ -153,7 +153,7 @@ impl PollSet {
 /// Interrupts a thread blocked in [`PollSet::wait`]: the self-pipe trick, built from std's
 /// `UnixStream::pair`.
 ///
-/// The waiting thread registers [`Waker::receiver_fd`] for reading; any thread calls
+/// The waiting thread registers [`Waker::receiver`] for reading; any thread calls
 /// [`Waker::wake`], which writes a byte and so makes the wait return. The waiting thread then
 /// calls [`Waker::drain`] and looks at whatever command queue it was woken for.
 pub struct Waker {

@@ -116,11 +116,12 @@ impl ServerFlags {
     /// The CAS is stopped: no new connection is accepted
     /// (`TCP_SERVER_NOT_ACCEPTING_NEW_CONNECTIONS`).
     pub const NOT_ACCEPTING: ServerFlags = ServerFlags(4);
-    /// The DRS is stopped: connected clients are not read from
+    /// The DRS does not read from connected clients (it still writes what they are owed)
     /// (`TCP_SERVER_NOT_LISTENING_CLIENTS`).
     pub const NOT_LISTENING: ServerFlags = ServerFlags(8);
-    /// New clients get a thread of their own instead of joining the DRS
-    /// (`TCP_SERVER_CREATE_MULTI_THREADED_CLIENT`).
+    /// The course's `TCP_SERVER_CREATE_MULTI_THREADED_CLIENT`: new clients would get a thread
+    /// of their own. Only recorded so far: every client is served by the DRS (threaded
+    /// clients are chapter 10's subject).
     pub const MULTI_THREADED_CLIENTS: ServerFlags = ServerFlags(16);
 }
 
@@ -144,7 +145,8 @@ pub struct ClientFlags(u8);
 impl ClientFlags {
     /// The client's socket is in the DRS's set: its input is being read.
     pub const LISTENED: ClientFlags = ClientFlags(1);
-    /// The client is served by a thread of its own rather than by the DRS.
+    /// The client is served by a thread of its own rather than by the DRS (chapter 10; no
+    /// client has it yet).
     pub const MULTI_THREADED: ClientFlags = ClientFlags(2);
     /// A keep-alive (hold) timer is running for this client on the wheel timer.
     pub const KEEPALIVE_ARMED: ClientFlags = ClientFlags(4);

@@ -1,5 +1,5 @@
 //! Benchmark: a burst of connections against a busy acceptor, with std's listen backlog of
-//! 128 and with ours (1024). Run: `cargo run --release --bin bench_connect`.
+//! 128 and with larger ones (1024, and 4096, `Config::backlog`'s default). Run: `cargo run --release --bin bench_connect`.
 //!
 //! Each connect is timed. When the kernel's accept queue is full it drops the SYN, and the
 //! client's kernel retransmits it only after one second: such connects show up as ≥ 1 s.

@@ -32,7 +32,8 @@ const SEED: u64 = 0x2545_F491_4F6C_DD1D;
 
 type Callback = Box<dyn FnMut() + Send>;
 
-/// The same multiplicative hash as the wheel's private one, so no map pays SipHash.
+/// A multiplicative hash for the maps of integer timer ids here, so no map pays SipHash
+/// (the wheel itself needs no map: its handles index a slab).
 #[derive(Default)]
 struct IdHasher(u64);
 
