@@ -470,8 +470,6 @@ impl Shared {
             let sends = matches!(self.config.framing.encode(&[]), Ok(frame) if !frame.is_empty());
             ka.arm(self, &conn, sends);
         }
-        // The DRS first, so that a greeting sent from `connected` finds a DRS to flush it.
-        self.drs.start_listen(Arc::clone(&conn));
         let panicked = call(|| self.handler.connected(&handle, &conn.client)).err();
         let early = std::mem::replace(&mut *lock(&conn.announce), Announce::Announced);
         if let Announce::ClosedEarly(reason) = early {
@@ -480,7 +478,12 @@ impl Shared {
         }
         if let Some(message) = panicked {
             self.close_client(id, DisconnectReason::HandlerPanicked { message });
+            return;
         }
+        // Only now: no message may be delivered before `connected` has returned. A greeting
+        // sent from `connected` that the socket did not take at once waits in the queue, and
+        // the DRS writes it as soon as it lists the client.
+        self.drs.start_listen(conn);
     }
     // ANCHOR_END: process_new_client
 
