@@ -120,7 +120,7 @@ impl Handler for Recorder {
                 "client {} sent {} bytes: {}",
                 client.id,
                 message.len(),
-                printable(message)
+                printable_prefix(message, SHOWN_BYTES)
             ));
         }
         if self.echo {
@@ -153,6 +153,23 @@ impl Handler for Recorder {
 /// Shows bytes as text where they are text: `"hello\n"` → `hello\n`, others as `\xNN`.
 pub fn printable(bytes: &[u8]) -> String {
     bytes.escape_ascii().to_string()
+}
+
+/// How much of a message an event line shows. A line is text for a person; capping it also
+/// caps what the printer's queue can hold (its lines times this, four times over when every
+/// byte is escaped), however large the messages a client sends.
+pub const SHOWN_BYTES: usize = 1024;
+
+/// [`printable`] of at most the first `max` bytes, followed by how many were left out.
+pub fn printable_prefix(bytes: &[u8], max: usize) -> String {
+    if bytes.len() <= max {
+        return printable(bytes);
+    }
+    format!(
+        "{}... ({} more bytes)",
+        printable(&bytes[..max]),
+        bytes.len() - max
+    )
 }
 
 // ANCHOR: events
@@ -270,5 +287,17 @@ impl Events {
     /// True when no event arrives within `quiet`.
     pub fn nothing_more_within(&self, quiet: Duration) -> bool {
         self.next(quiet).is_none()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A long message is shown cut short, saying how much was left out; a short one whole.
+    #[test]
+    fn long_messages_are_cut_short() {
+        assert_eq!(printable_prefix(b"hi\n", 8), "hi\\n");
+        assert_eq!(printable_prefix(b"0123456789", 4), "0123... (6 more bytes)");
     }
 }
