@@ -640,3 +640,14 @@ fn sigint_stops_a_listen_mode_chapter_binary() {
     let status = exit_status(&mut ch3);
     assert!(status.success(), "ch3 --listen exited with {status}");
 }
+
+/// Ctrl-C reaches the shell while it waits for a command: it stops every server and exits 0.
+#[test]
+fn sigint_stops_the_shell_waiting_for_a_command() {
+    let mut shell = Running::bin("tcpserver", &["--addr", "127.0.0.1:0"]);
+    shell.line_with("type `help`");
+    interrupt(&shell.child);
+    shell.line_with("interrupted (SIGINT/SIGTERM): every server stopped");
+    let status = exit_status(&mut shell);
+    assert!(status.success(), "tcpserver exited with {status}");
+}
