@@ -13,12 +13,15 @@ use std::time::Duration;
 
 use crate::config::Config;
 use crate::controller::TcpServer;
-use crate::demarcation::Framing;
-use crate::demo::{Print, Recorder};
+use crate::demarcation::{Framing, ParseFramingError};
+use crate::error::{SendError, ServerError};
 use crate::keepalive::KeepAliveConfig;
+use crate::recorder::{Print, Recorder};
 
 /// The address a server gets when none is given, and the `tcpserver` default.
 pub const DEFAULT_ADDR: &str = "127.0.0.1:40000";
+/// The port of [`DEFAULT_ADDR`], for `config tcp-server <name> <ip>` without a port.
+pub const DEFAULT_PORT: u16 = 40000;
 
 // ANCHOR: usage
 /// The usage text printed by `help` and after a mistyped command.
@@ -236,6 +239,66 @@ fn parse_peer(ip: &str, port: &str) -> Result<SocketAddr, ParseError> {
     Ok(SocketAddr::new(ip, parse_port(port)?))
 }
 
+/// A command that parsed but could not be carried out.
+#[derive(Debug)]
+pub enum ShellError {
+    /// No server has this name.
+    UnknownServer(String),
+    /// The server has no client connected from this address.
+    NoSuchClient { server: String, peer: SocketAddr },
+    /// The change needs the server stopped first.
+    Running {
+        server: String,
+        setting: &'static str,
+    },
+    /// The server refused (bind failure, bad address, wrong state, …).
+    Server(ServerError),
+    /// A message could not be queued for the client.
+    Send(SendError),
+}
+
+impl fmt::Display for ShellError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            ShellError::UnknownServer(name) => write!(
+                f,
+                "no tcp-server named \"{name}\"; create it with `config tcp-server {name} [<ip> [<port>]]`"
+            ),
+            ShellError::NoSuchClient { server, peer } => {
+                write!(f, "tcp-server \"{server}\" has no client {peer}")
+            }
+            ShellError::Running { server, setting } => write!(
+                f,
+                "tcp-server \"{server}\" is running; abort it, set {setting}, then start it again"
+            ),
+            ShellError::Server(e) => e.fmt(f),
+            ShellError::Send(e) => e.fmt(f),
+        }
+    }
+}
+
+impl std::error::Error for ShellError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            ShellError::Server(e) => Some(e),
+            ShellError::Send(e) => Some(e),
+            _ => None,
+        }
+    }
+}
+
+impl From<ServerError> for ShellError {
+    fn from(e: ServerError) -> ShellError {
+        ShellError::Server(e)
+    }
+}
+
+impl From<SendError> for ShellError {
+    fn from(e: SendError) -> ShellError {
+        ShellError::Send(e)
+    }
+}
+
 /// How the shell's servers report events and treat messages.
 #[derive(Clone, Debug, Default)]
 pub struct ShellOptions {
@@ -298,13 +361,13 @@ impl Shell {
     /// Runs one parsed command.
     ///
     /// # Errors
-    /// A message naming the server and what went wrong (unknown server, bind failure, …).
-    pub fn execute(&mut self, command: Command) -> Result<String, String> {
+    /// [`ShellError`] naming the server and what went wrong (unknown server, bind failure, …).
+    pub fn execute(&mut self, command: Command) -> Result<String, ShellError> {
         match command {
             Command::Create { name, ip, port } => self.create(name, ip, port),
             Command::Start(name) => {
                 let entry = self.get(&name)?;
-                entry.server.start().map_err(|e| e.to_string())?;
+                entry.server.start()?;
                 Ok(format!(
                     "tcp-server \"{name}\" started on {}",
                     addr_text(&entry.server)
@@ -316,18 +379,12 @@ impl Shell {
             }
             Command::Accepting { name, accepting } => {
                 let entry = self.get(&name)?;
-                entry
-                    .server
-                    .set_accepting(accepting)
-                    .map_err(|e| e.to_string())?;
+                entry.server.set_accepting(accepting)?;
                 Ok(format!("tcp-server \"{name}\": {}", entry.server.flags()))
             }
             Command::Listening { name, listening } => {
                 let entry = self.get(&name)?;
-                entry
-                    .server
-                    .set_listening(listening)
-                    .map_err(|e| e.to_string())?;
+                entry.server.set_listening(listening)?;
                 Ok(format!("tcp-server \"{name}\": {}", entry.server.flags()))
             }
             Command::KeepAlive { name, interval } => self.set_keepalive(&name, interval),
@@ -335,17 +392,18 @@ impl Shell {
                 if self.get(&name)?.server.disconnect_peer(peer) {
                     Ok(String::new())
                 } else {
-                    Err(format!("tcp-server \"{name}\" has no client {peer}"))
+                    Err(ShellError::NoSuchClient { server: name, peer })
                 }
             }
             Command::SendMsg { name, text, peer } => {
                 let server = &self.get(&name)?.server;
                 let client = server
                     .find_client(peer)
-                    .ok_or_else(|| format!("tcp-server \"{name}\" has no client {peer}"))?;
-                server
-                    .send(client.id, text.as_bytes())
-                    .map_err(|e| e.to_string())?;
+                    .ok_or_else(|| ShellError::NoSuchClient {
+                        server: name.clone(),
+                        peer,
+                    })?;
+                server.send(client.id, text.as_bytes())?;
                 Ok(format!("sent {} bytes to client {}", text.len(), client.id))
             }
             Command::Show(Some(name)) => Ok(self.get(&name)?.server.show()),
@@ -357,17 +415,17 @@ impl Shell {
     }
     // ANCHOR_END: execute
 
-    /// Stops every server (what `exit` and end of input do).
+    /// Stops every server (what `exit`, end of input and Ctrl-C do).
     pub fn stop_all(&mut self) {
         for entry in self.servers.values() {
             entry.server.stop();
         }
     }
 
-    fn get(&self, name: &str) -> Result<&Entry, String> {
-        self.servers.get(name).ok_or_else(|| {
-            format!("no tcp-server named \"{name}\"; create it with `config tcp-server {name} [<ip> [<port>]]`")
-        })
+    fn get(&self, name: &str) -> Result<&Entry, ShellError> {
+        self.servers
+            .get(name)
+            .ok_or_else(|| ShellError::UnknownServer(name.to_string()))
     }
 
     fn create(
@@ -375,17 +433,13 @@ impl Shell {
         name: String,
         ip: Option<String>,
         port: Option<u16>,
-    ) -> Result<String, String> {
-        let default: SocketAddr = DEFAULT_ADDR.parse().map_err(|_| "bad default address")?;
+    ) -> Result<String, ShellError> {
         let addr = match (ip, port) {
             (None, _) => DEFAULT_ADDR.to_string(),
-            (Some(ip), port) => join_host_port(&ip, port.unwrap_or(default.port())),
+            (Some(ip), port) => join_host_port(&ip, port.unwrap_or(DEFAULT_PORT)),
         };
         if let Some(entry) = self.servers.get_mut(&name) {
-            entry
-                .server
-                .set_address(addr.as_str())
-                .map_err(|e| e.to_string())?;
+            entry.server.set_address(addr.as_str())?;
             entry.addr = addr.clone();
             return Ok(format!("tcp-server \"{name}\" will listen on {addr}"));
         }
@@ -398,8 +452,8 @@ impl Shell {
     /// Creates a server with the given name and address, as `config tcp-server` does.
     ///
     /// # Errors
-    /// When the address does not resolve.
-    pub fn add(&mut self, name: &str, addr: &str) -> Result<&TcpServer, String> {
+    /// [`ShellError::Server`] when the address does not resolve.
+    pub fn add(&mut self, name: &str, addr: &str) -> Result<&TcpServer, ShellError> {
         let config = self.options.config.clone();
         let server = self.build(name, addr, config.clone())?;
         self.servers.insert(
@@ -413,27 +467,27 @@ impl Shell {
         Ok(&self.get(name)?.server)
     }
 
-    fn build(&self, name: &str, addr: &str, config: Config) -> Result<TcpServer, String> {
+    fn build(&self, name: &str, addr: &str, config: Config) -> Result<TcpServer, ShellError> {
         let print = Print {
             prefix: (!self.options.quiet).then(|| format!("[{name}]")),
             messages: true,
         };
-        // The shell waits on no events: the receiving end is dropped, and sends to it fail
-        // quietly.
-        let (recorder, _events) = Recorder::new(print, self.options.echo);
-        TcpServer::with_config(name, addr, config, recorder).map_err(|e| e.to_string())
+        // The shell waits on no events: its recorder prints them and keeps none.
+        let recorder = Recorder::printing(print, self.options.echo);
+        Ok(TcpServer::with_config(name, addr, config, recorder)?)
     }
 
-    fn set_keepalive(&mut self, name: &str, interval: Duration) -> Result<String, String> {
+    fn set_keepalive(&mut self, name: &str, interval: Duration) -> Result<String, ShellError> {
         let entry = self.get(name)?;
         if entry
             .server
             .flags()
             .contains(crate::state::ServerFlags::RUNNING)
         {
-            return Err(format!(
-                "tcp-server \"{name}\" is running; abort it, set ka-interval, then start it again"
-            ));
+            return Err(ShellError::Running {
+                server: name.to_string(),
+                setting: "ka-interval",
+            });
         }
         let mut config = entry.config.clone();
         config.keepalive = (!interval.is_zero()).then(|| KeepAliveConfig::with_interval(interval));
@@ -474,9 +528,9 @@ fn addr_text(server: &TcpServer) -> String {
 /// Parses the `--framing` flag's value (re-exported for the binary).
 ///
 /// # Errors
-/// The framing parser's message.
-pub fn parse_framing(s: &str) -> Result<Framing, String> {
-    s.parse::<Framing>().map_err(|e| e.to_string())
+/// [`ParseFramingError`] saying what was wrong and which framings exist.
+pub fn parse_framing(s: &str) -> Result<Framing, ParseFramingError> {
+    s.parse::<Framing>()
 }
 
 #[cfg(test)]
@@ -514,6 +568,13 @@ mod tests {
             })
         );
         assert_eq!(parse("   ").unwrap(), None);
+    }
+
+    /// `DEFAULT_PORT` is the port of `DEFAULT_ADDR`.
+    #[test]
+    fn default_port_matches_default_addr() {
+        let addr: SocketAddr = DEFAULT_ADDR.parse().unwrap();
+        assert_eq!(addr.port(), DEFAULT_PORT);
     }
 
     /// Mistakes name the offending word and what was expected.

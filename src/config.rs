@@ -35,8 +35,10 @@ pub struct Config {
     /// served is never refused: backpressure already bounds it.
     pub max_output: usize,
     /// Server-wide bound on queued output, all clients together. Past it, reading pauses for
-    /// the clients with the largest queues, and sends that are not replies fail with
-    /// `SendError::ServerQueueFull` unless the client's queue is empty.
+    /// every client with output waiting (the largest queues among them) until the total is
+    /// back under seven eighths of it, so the total passes it by at most one turn's replies
+    /// per client; sends that are not replies fail with `SendError::ServerQueueFull` unless
+    /// the client's queue is empty.
     pub max_total_output: usize,
     /// Capacity of each client's receive circular buffer (bytes); raised if the framing's
     /// maximum message needs more.

@@ -98,8 +98,6 @@ pub(crate) struct OutputBudget {
     total_limit: usize,
     /// Bytes queued for all clients together.
     total: AtomicUsize,
-    /// How many clients have a non-empty queue: the server-wide bound is shared among them.
-    backed_up: AtomicUsize,
 }
 
 impl OutputBudget {
@@ -117,7 +115,6 @@ impl OutputBudget {
             per_client,
             total_limit: total_limit.max(1),
             total: AtomicUsize::new(0),
-            backed_up: AtomicUsize::new(0),
         }
     }
 
@@ -131,24 +128,22 @@ impl OutputBudget {
         self.total_limit
     }
 
-    /// While the server-wide bound is passed, each backed-up client's share of it.
-    fn fair_share(&self) -> usize {
-        self.total_limit / self.backed_up.load(Ordering::Relaxed).max(1)
-    }
-
     /// Should a client with `queued` bytes waiting be left unread? With hysteresis: a client
     /// pauses at the high-water mark and resumes at the low-water mark, so it is not switched
-    /// on and off for every segment. When the server-wide bound is passed, the clients whose
-    /// queues exceed their fair share pause too; an empty queue never pauses anyone.
+    /// on and off for every segment. While the server-wide bound is passed, every client with
+    /// output waiting pauses too (the largest queues among them), until the total is back
+    /// under seven eighths of the bound or its own queue is empty: only clients with nothing
+    /// queued are read, each for one turn, so the total passes the bound by at most one
+    /// turn's replies per client. An empty queue never pauses anyone.
     pub(crate) fn should_pause(&self, queued: usize, paused_now: bool) -> bool {
         if queued == 0 {
             return false;
         }
-        let over_total = self.total() >= self.total_limit;
+        let total = self.total();
         if paused_now {
-            queued > self.low_water || (over_total && queued > self.fair_share() / 2)
+            queued > self.low_water || total >= self.total_limit / 8 * 7
         } else {
-            queued >= self.high_water || (over_total && queued >= self.fair_share())
+            queued >= self.high_water || total >= self.total_limit
         }
     }
 }
@@ -241,15 +236,6 @@ impl Connection {
             self.budget
                 .total
                 .fetch_sub(before - after, Ordering::Relaxed);
-        }
-        match (before == 0, after == 0) {
-            (true, false) => {
-                self.budget.backed_up.fetch_add(1, Ordering::Relaxed);
-            }
-            (false, true) => {
-                self.budget.backed_up.fetch_sub(1, Ordering::Relaxed);
-            }
-            _ => {}
         }
     }
 

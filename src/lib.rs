@@ -20,6 +20,7 @@
 //! | [`keepalive`] | 8 | the keep-alive (hold) timer per client |
 //! | [`cli`] | 1 on | the CommandParser CLI of `testapp` (`config tcp-server …`, `show …`) |
 //! | [`demo`] | all | helpers shared by the chapter binaries `chN` |
+//! | `recorder`, `printer`, `console` | all | the demo application, the stdout printer thread, stdin and Ctrl-C (shared by the shell and the chapter binaries) |
 //!
 //! Exercises: building with the feature `exNN` replaces chapter NN's module with the stub in
 //! `chapters/`, and `cargo test --features exNN --test chNN_…` checks the student's version.
@@ -35,15 +36,22 @@ pub mod client;
 pub mod client_db;
 pub mod config;
 mod connection;
+#[doc(hidden)]
+pub mod console;
 pub mod controller;
 #[cfg_attr(feature = "ex06", path = "../chapters/ex06_demarcation.rs")]
 pub mod demarcation;
+#[doc(hidden)]
 pub mod demo;
 pub mod error;
 pub mod handle;
 pub mod info;
 pub mod keepalive;
 pub mod multiplexer;
+#[doc(hidden)]
+pub mod printer;
+#[doc(hidden)]
+pub mod recorder;
 #[cfg_attr(feature = "ex03", path = "../chapters/ex03_select.rs")]
 pub mod select;
 #[cfg_attr(feature = "ex07", path = "../chapters/ex07_state.rs")]

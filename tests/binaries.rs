@@ -416,3 +416,295 @@ fn ch8_tells_the_keepalive_story() {
         ],
     );
 }
+
+/// A child whose stdout the test reads only as far as it wants to: the first line is read on
+/// a thread, and the pipe is then handed back to the test, which holds it unread or drops it.
+/// Its stderr is collected in the background. Dropping it kills the child.
+struct Unread {
+    child: Child,
+    /// The read end of the child's stdout, unread past the first line; `None` once dropped.
+    stdout: Option<BufReader<std::process::ChildStdout>>,
+    /// Everything the child wrote to stderr, once the child has ended.
+    stderr: Option<thread::JoinHandle<String>>,
+}
+
+impl Unread {
+    /// Starts `tcpserver` with `args`, stdin closed, and returns it with its first line.
+    fn tcpserver(args: &[&str]) -> (Unread, String) {
+        let mut child = StdCommand::new(cargo_bin("tcpserver"))
+            .args(args)
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let mut stderr = child.stderr.take().unwrap();
+        let stderr = thread::spawn(move || {
+            let mut all = String::new();
+            let _ = stderr.read_to_string(&mut all);
+            all
+        });
+        let stdout = child.stdout.take().unwrap();
+        let (tx, rx) = mpsc::channel();
+        thread::spawn(move || {
+            let mut reader = BufReader::new(stdout);
+            let mut first = String::new();
+            let _ = reader.read_line(&mut first);
+            let _ = tx.send((first, reader));
+        });
+        let mut unread = Unread {
+            child,
+            stdout: None,
+            stderr: Some(stderr),
+        };
+        let (first, reader) = rx
+            .recv_timeout(LINE_TIMEOUT)
+            .expect("tcpserver printed its start line");
+        unread.stdout = Some(reader);
+        (unread, first)
+    }
+
+    /// Kills the child and returns what it wrote to stderr.
+    fn kill_and_stderr(&mut self) -> String {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        self.stderr
+            .take()
+            .map(|t| t.join().unwrap_or_default())
+            .unwrap_or_default()
+    }
+}
+
+impl Drop for Unread {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// `clients` threads each make `rounds` echo round trips to `addr`; every read has a
+/// timeout, so a server that stopped serving fails the test instead of hanging it.
+fn echo_round_trips(addr: SocketAddr, clients: usize, rounds: usize) {
+    let workers: Vec<_> = (0..clients)
+        .map(|c| {
+            thread::spawn(move || {
+                let mut stream = connect(addr);
+                for r in 0..rounds {
+                    // Long lines: fewer of them fit in the pipe, so the queue overflows for sure.
+                    let text = format!("client {c} says hello for the {r}th time {:-<100}\n", "");
+                    stream
+                        .write_all(text.as_bytes())
+                        .unwrap_or_else(|e| panic!("client {c}, round {r}: write failed: {e}"));
+                    let mut back = vec![0; text.len()];
+                    stream.read_exact(&mut back).unwrap_or_else(|e| {
+                        panic!("client {c}, round {r}: no echo within {LINE_TIMEOUT:?}: {e}")
+                    });
+                    assert_eq!(back, text.as_bytes(), "client {c}, round {r}");
+                }
+            })
+        })
+        .collect();
+    for (c, worker) in workers.into_iter().enumerate() {
+        if worker.join().is_err() {
+            panic!("client {c} did not complete its {rounds} round trips");
+        }
+    }
+}
+
+/// A stdout that nobody reads fills up, and then every write to it blocks. The server's
+/// threads never write it themselves (a printer thread does), so 20 clients x 300 echo round
+/// trips all complete while the event lines pile up unread; lines that do not fit are
+/// dropped, and once stdout is read again the next line says how many.
+#[test]
+fn a_stdout_nobody_reads_stalls_no_client() {
+    let (mut server, first) = Unread::tcpserver(&["--echo", "--no-shell", "--addr", "127.0.0.1:0"]);
+    let addr = address_in(&first);
+    echo_round_trips(addr, 20, 300);
+
+    // Read stdout again: the printer catches up, and says what it had to drop.
+    let reader = server.stdout.take().unwrap();
+    let (tx, lines) = mpsc::channel();
+    thread::spawn(move || {
+        for line in reader.lines() {
+            let Ok(line) = line else { break };
+            if tx.send(line).is_err() {
+                break;
+            }
+        }
+    });
+    let deadline = Instant::now() + LINE_TIMEOUT;
+    let next_line = || {
+        lines
+            .recv_timeout(deadline.saturating_duration_since(Instant::now()))
+            .expect("stdout flows again once it is read")
+    };
+    while !next_line().contains("lines dropped: the terminal could not keep up") {}
+    // The queue has room again: a new event is printed, not dropped.
+    let late = connect(addr);
+    let me = late.local_addr().unwrap().to_string();
+    while !next_line().contains(&format!("connected from {me}")) {}
+    let stderr = server.kill_and_stderr();
+    assert!(!stderr.contains("panicked"), "stderr:\n{stderr}");
+}
+
+/// When stdout's reader goes away, writing to it fails (EPIPE). The server neither panics nor
+/// stops serving: new clients are accepted and echoed as before.
+#[test]
+fn a_closed_stdout_stops_no_server_thread() {
+    let (mut server, first) = Unread::tcpserver(&["--echo", "--no-shell", "--addr", "127.0.0.1:0"]);
+    let addr = address_in(&first);
+    drop(server.stdout.take());
+    // Each round prints lines that now fail to be written; the clients must not notice.
+    echo_round_trips(addr, 4, 50);
+    echo_round_trips(addr, 4, 50);
+    let stderr = server.kill_and_stderr();
+    assert!(
+        !stderr.contains("panicked"),
+        "a thread panicked on the closed stdout; stderr:\n{stderr}"
+    );
+}
+
+/// Sends SIGINT (what Ctrl-C sends) to a child.
+fn interrupt(child: &Child) {
+    let status = StdCommand::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success(), "kill -INT failed");
+}
+
+/// Waits for the output to end and returns the exit status (the output is read already).
+fn exit_status(running: &mut Running) -> ExitStatus {
+    let deadline = Instant::now() + LINE_TIMEOUT;
+    loop {
+        match running
+            .lines
+            .recv_timeout(deadline.saturating_duration_since(Instant::now()))
+        {
+            Ok(line) => running.seen.push(line),
+            Err(RecvTimeoutError::Disconnected) => return running.child.wait().unwrap(),
+            Err(RecvTimeoutError::Timeout) => panic!(
+                "the program did not end within {LINE_TIMEOUT:?}; output:\n{}",
+                running.seen.join("\n")
+            ),
+        }
+    }
+}
+
+/// Ctrl-C stops `tcpserver --no-shell` gracefully: its client is disconnected for "server
+/// shutdown" and reads end of stream, a line says why the server stopped, and the status is
+/// 0. The end of stdin does not stop a server that reads no commands.
+#[test]
+fn sigint_stops_tcpserver_gracefully() {
+    let mut server = Running::bin("tcpserver", &["--no-shell", "--addr", "127.0.0.1:0"]);
+    drop(server.stdin.take());
+    let addr = address_in(&server.line_with("listening on"));
+    let mut client = connect(addr);
+    let me = client.local_addr().unwrap().to_string();
+    server.line_with(&format!("connected from {me}"));
+
+    interrupt(&server.child);
+    let mut byte = [0u8; 1];
+    match client.read(&mut byte) {
+        Ok(0) => {}
+        other => panic!("the client should read end of stream, got {other:?}"),
+    }
+    let line = server.line_with("disconnected");
+    assert!(line.contains("server shutdown"), "{line}");
+    server.line_with("interrupted");
+    let status = exit_status(&mut server);
+    assert!(
+        status.success(),
+        "tcpserver exited with {status} after SIGINT; output:\n{}",
+        server.seen.join("\n")
+    );
+}
+
+/// Ctrl-C stops a chapter binary's `--listen` server while it waits on stdin: the client
+/// reads end of stream, the binary says so and exits 0.
+#[test]
+fn sigint_stops_a_listen_mode_chapter_binary() {
+    let mut ch3 = Running::bin("ch3", &["--listen", "127.0.0.1:0"]);
+    let addr = address_in(&ch3.line_with("listening on"));
+    let mut client = connect(addr);
+    ch3.line_with("connected");
+
+    interrupt(&ch3.child);
+    let mut byte = [0u8; 1];
+    match client.read(&mut byte) {
+        Ok(0) => {}
+        other => panic!("the client should read end of stream, got {other:?}"),
+    }
+    let line = ch3.line_with("server stopped");
+    assert!(line.starts_with("[ch3] interrupted"), "{line}");
+    let status = exit_status(&mut ch3);
+    assert!(status.success(), "ch3 --listen exited with {status}");
+}
+
+/// Ctrl-C reaches the shell while it waits for a command: it stops every server and exits 0.
+#[test]
+fn sigint_stops_the_shell_waiting_for_a_command() {
+    let mut shell = Running::bin("tcpserver", &["--addr", "127.0.0.1:0"]);
+    shell.line_with("type `help`");
+    interrupt(&shell.child);
+    shell.line_with("interrupted (SIGINT/SIGTERM): every server stopped");
+    let status = exit_status(&mut shell);
+    assert!(status.success(), "tcpserver exited with {status}");
+}
+
+/// Ctrl-C with a client whose echo is backed up: the client is told "server shutdown",
+/// receives every byte the server had queued for it (a prefix of what it sent, since the
+/// server paused reading it), then end of stream, not a reset.
+#[test]
+fn sigint_delivers_queued_output_then_eof() {
+    let mut server = Running::bin(
+        "tcpserver",
+        &["--no-shell", "--echo", "--addr", "127.0.0.1:0"],
+    );
+    drop(server.stdin.take());
+    let addr = address_in(&server.line_with("listening on"));
+    let mut client = connect(addr);
+    let me = client.local_addr().unwrap().to_string();
+    server.line_with(&format!("connected from {me}"));
+    let sent: Vec<u8> = (0..2 * 1024 * 1024).map(|i| (i % 241) as u8).collect();
+    client.write_all(&sent).unwrap();
+    interrupt(&server.child);
+    let mut got = Vec::new();
+    client
+        .read_to_end(&mut got)
+        .unwrap_or_else(|e| panic!("after {} bytes: {e}; expected end of stream", got.len()));
+    assert!(!got.is_empty(), "the queued echo was delivered");
+    assert!(
+        got == sent[..got.len()],
+        "the echo is a prefix of what was sent"
+    );
+    let line = server.line_with("disconnected");
+    assert!(line.contains("server shutdown"), "{line}");
+    assert!(exit_status(&mut server).success());
+}
+
+/// `tcpserver` ends a client that starts a message and never finishes it (the message
+/// timeout, here 0.2 s instead of the default 30 s).
+#[test]
+fn tcpserver_times_out_a_trickled_header() {
+    let mut server = Running::bin(
+        "tcpserver",
+        &[
+            "--no-shell",
+            "--framing",
+            "length",
+            "--message-timeout",
+            "0.2",
+            "--addr",
+            "127.0.0.1:0",
+        ],
+    );
+    drop(server.stdin.take());
+    let addr = address_in(&server.line_with("listening on"));
+    let mut client = connect(addr);
+    client.write_all(&[0]).unwrap();
+    let mut byte = [0u8; 1];
+    assert_eq!(client.read(&mut byte).unwrap(), 0, "end of stream");
+    let line = server.line_with("disconnected");
+    assert!(line.contains("message timeout"), "{line}");
+}

@@ -101,8 +101,8 @@ fn a_slow_reader_gets_every_byte_back() {
 }
 
 /// Many clients that push and never read: the server's total queued output stays near its
-/// bound (each may pass it by at most one turn's replies), the clients with the largest
-/// queues are paused, and a newcomer is still served.
+/// bound (passed by at most one turn's replies per client), every backed-up client is
+/// paused, and a newcomer is still served.
 #[test]
 fn the_server_wide_bound_holds_for_many_non_readers() {
     const BOUND: usize = 256 * 1024;

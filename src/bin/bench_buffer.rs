@@ -16,8 +16,10 @@
 
 use std::collections::VecDeque;
 use std::hint::black_box;
+use std::io::Write;
 use std::time::{Duration, Instant};
 use tcpserverlib::circular_buffer::CircularBuffer;
+use tcpserverlib::say;
 
 /// Longest one measurement may run; keeps the whole benchmark under about 20 s.
 const TIME_LIMIT: Duration = Duration::from_secs(2);
@@ -29,7 +31,11 @@ fn arg(name: &str, default: usize) -> usize {
         Some(i) => match args.get(i + 1).and_then(|v| v.parse().ok()) {
             Some(v) => v,
             None => {
-                eprintln!("{name} needs a number of bytes, e.g. {name} 1048576");
+                let _ = writeln!(
+                    std::io::stderr(),
+                    "{name} needs a number of bytes, e.g. {name} 1048576"
+                );
+                tcpserverlib::printer::flush();
                 std::process::exit(2);
             }
         },
@@ -105,19 +111,27 @@ fn vecdeque(total: usize, capacity: usize, chunk: usize) -> f64 {
 }
 
 fn main() {
+    run();
+    // Every line queued for stdout is written before the process ends.
+    tcpserverlib::printer::flush();
+}
+
+fn run() {
     let total = arg("--bytes", 1 << 30);
     let capacity = arg("--capacity", 64 << 10);
     let chunks = [64usize, 1500, 16 << 10];
     if let Some(&too_big) = chunks.iter().find(|&&c| c > capacity - capacity / 4) {
-        eprintln!(
+        let _ = writeln!(
+            std::io::stderr(),
             "--capacity {capacity} is too small for {too_big}-byte chunks; use at least {}",
             too_big * 2
         );
+        tcpserverlib::printer::flush();
         std::process::exit(2);
     }
     let command: Vec<String> = std::env::args().collect();
-    println!("$ {}", command.join(" "));
-    println!(
+    say!("$ {}", command.join(" "));
+    say!(
         "{} MiB per measurement (at most {} s each), buffer capacity {} bytes, {}",
         total >> 20,
         TIME_LIMIT.as_secs(),
@@ -128,16 +142,19 @@ fn main() {
             "release build"
         }
     );
-    println!();
-    println!("| chunk    | CircularBuffer write+read | memcpy in+out | VecDeque extend+drain |");
-    println!("| -------- | ------------------------- | ------------- | --------------------- |");
+    say!();
+    say!("| chunk    | CircularBuffer write+read | memcpy in+out | VecDeque extend+drain |");
+    say!("| -------- | ------------------------- | ------------- | --------------------- |");
     for chunk in chunks {
         let c = circular(total, capacity, chunk);
         let m = memcpy(total, capacity, chunk);
         let v = vecdeque(total, capacity, chunk);
-        println!(
+        say!(
             "| {:>6} B | {:>20.0} MB/s | {:>8.0} MB/s | {:>16.0} MB/s |",
-            chunk, c, m, v
+            chunk,
+            c,
+            m,
+            v
         );
     }
 }

@@ -6,12 +6,14 @@
 //! The acceptor is made "busy" on purpose by an application whose `connected` callback
 //! takes 200 µs (standing in for real work done on the accept path).
 
+use std::io::Write;
 use std::net::TcpStream;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::thread;
 use std::time::{Duration, Instant};
 
+use tcpserverlib::say;
 use tcpserverlib::{Client, Config, ServerHandle, TcpServer};
 
 const CONNECTORS: usize = 4;
@@ -54,7 +56,9 @@ fn run(backlog: u32) -> Result<(), String> {
                     let t = Instant::now();
                     match TcpStream::connect(addr) {
                         Ok(s) => keep.push(s),
-                        Err(e) => eprintln!("connect failed: {e}"),
+                        Err(e) => {
+                            let _ = writeln!(std::io::stderr(), "connect failed: {e}");
+                        }
                     }
                     times.push(t.elapsed());
                 }
@@ -76,7 +80,7 @@ fn run(backlog: u32) -> Result<(), String> {
         .filter(|t| **t >= Duration::from_millis(900))
         .count();
     let p = |q: f64| times[((times.len() - 1) as f64 * q) as usize];
-    println!(
+    say!(
         "{backlog:>7} | {:>8} | {:>9} | {:>9.1?} | {:>9.1?} | {:>9.1?} | {:>8.2?}",
         times.len(),
         slow,
@@ -91,14 +95,21 @@ fn run(backlog: u32) -> Result<(), String> {
 }
 
 fn main() {
-    println!("command: cargo run --release --bin bench_connect");
-    println!(
+    measure_all();
+    // Every line queued for stdout is written before the process ends.
+    tcpserverlib::printer::flush();
+}
+
+fn measure_all() {
+    say!("command: cargo run --release --bin bench_connect");
+    say!(
         "{CONNECTORS} threads x {PER_CONNECTOR} sequential connects, acceptor busy {BUSY:?} per client"
     );
-    println!("backlog | connects | >=1s SYN | p50       | p99       | max       | total");
+    say!("backlog | connects | >=1s SYN | p50       | p99       | max       | total");
     for backlog in [128, 1024, 4096] {
         if let Err(e) = run(backlog) {
-            eprintln!("bench_connect: {e}");
+            let _ = writeln!(std::io::stderr(), "bench_connect: {e}");
+            tcpserverlib::printer::flush();
             std::process::exit(1);
         }
     }

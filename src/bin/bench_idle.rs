@@ -13,6 +13,7 @@ use std::sync::mpsc;
 use std::time::Duration;
 
 use tcpserverlib::demo::{Event, Recorder};
+use tcpserverlib::say;
 use tcpserverlib::{Config, TcpServer};
 
 const CLIENTS: usize = 10_000;
@@ -30,8 +31,8 @@ fn hold_clients(addr: SocketAddr, n: usize) -> Result<(), String> {
     for _ in 0..n {
         keep.push(TcpStream::connect(addr).map_err(|e| format!("connect: {e}"))?);
     }
-    println!("ready");
-    let _ = std::io::stdout().flush();
+    say!("ready");
+    tcpserverlib::printer::flush();
     let mut line = String::new();
     let _ = std::io::stdin().read_line(&mut line);
     Ok(())
@@ -80,7 +81,7 @@ fn measure(framing: &str) -> Result<(), String> {
         return Err(format!("only {connected} of {CLIENTS} clients connected"));
     }
     let per_client = (after.saturating_sub(before)) as f64 / CLIENTS as f64;
-    println!(
+    say!(
         "{:<68} | {CLIENTS:>7} | {:>9.1} MiB | {:>9.1} MiB | {per_client:>8.0}",
         framing.to_string(),
         before as f64 / 1048576.0,
@@ -106,6 +107,12 @@ fn in_fresh_process(framing: &str) -> Result<(), String> {
 }
 
 fn main() {
+    run();
+    // Every line queued for stdout is written before the process ends.
+    tcpserverlib::printer::flush();
+}
+
+fn run() {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let result = match args.as_slice() {
         [flag, addr, n] if flag == "--hold" => match (addr.parse(), n.parse()) {
@@ -114,8 +121,8 @@ fn main() {
         },
         [flag, framing] if flag == "--measure" => measure(framing),
         [] => {
-            println!("command: cargo run --release --bin bench_idle");
-            println!(
+            say!("command: cargo run --release --bin bench_idle");
+            say!(
                 "{:<68} | clients | RSS before    | RSS after     | bytes/client",
                 "framing (each measured in a fresh process)"
             );
@@ -126,7 +133,8 @@ fn main() {
         _ => Err("usage: cargo run --release --bin bench_idle".into()),
     };
     if let Err(e) = result {
-        eprintln!("bench_idle: {e}");
+        let _ = writeln!(std::io::stderr(), "bench_idle: {e}");
+        tcpserverlib::printer::flush();
         std::process::exit(1);
     }
 }

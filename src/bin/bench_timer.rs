@@ -18,10 +18,12 @@
 use std::cmp::Reverse;
 use std::collections::{BTreeMap, BinaryHeap, HashMap};
 use std::hash::{BuildHasherDefault, Hasher};
+use std::io::Write;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
+use tcpserverlib::say;
 use tcpserverlib::wheel_timer::{TimerHandle, WheelTimer};
 
 const DEFAULT_OPS: u64 = 1_000_000;
@@ -290,18 +292,24 @@ fn run<T: TimerService>(
 }
 
 fn main() {
+    measure_all();
+    // Every line queued for stdout is written before the process ends.
+    tcpserverlib::printer::flush();
+}
+
+fn measure_all() {
     let args: Vec<String> = std::env::args().collect();
     let ops = flag(&args, "--ops", DEFAULT_OPS);
     let ops_per_tick = flag(&args, "--ops-per-tick", DEFAULT_OPS_PER_TICK);
-    println!("$ {}", args.join(" "));
-    println!(
+    say!("$ {}", args.join(" "));
+    say!(
         "{ops} operations: 50% schedule, 30% reschedule, 20% cancel; delays 1 ms..{} s; \
          1 tick = 1 ms every {ops_per_tick} operations; wheel of {SLOTS} slots",
         MAX_DELAY_MS / 1000
     );
-    println!("each figure is the best of 3 runs; timing excludes dropping the structure");
+    say!("each figure is the best of 3 runs; timing excludes dropping the structure");
     if cfg!(debug_assertions) {
-        println!("warning: debug build; run with --release for meaningful figures");
+        say!("warning: debug build; run with --release for meaningful figures");
     }
 
     // Each implementation runs ROUNDS times, in rotation, on a fresh structure dropped right
@@ -339,13 +347,18 @@ fn main() {
         .filter_map(|(name, r)| r.map(|r| (*name, r)))
         .collect();
 
-    println!();
-    println!(
+    say!();
+    say!(
         "{:<26} {:>10} {:>8} {:>9} {:>10} {:>8}",
-        "implementation", "total ms", "ns/op", "fired", "cancelled", "live"
+        "implementation",
+        "total ms",
+        "ns/op",
+        "fired",
+        "cancelled",
+        "live"
     );
     for (name, (elapsed, outcome)) in &results {
-        println!(
+        say!(
             "{:<26} {:>10.1} {:>8.1} {:>9} {:>10} {:>8}",
             name,
             elapsed.as_secs_f64() * 1e3,
@@ -356,11 +369,12 @@ fn main() {
         );
     }
     let agree = results.len() == 3 && results.windows(2).all(|w| w[0].1 .1 == w[1].1 .1);
-    println!();
+    say!();
     if agree {
-        println!("all three fired and cancelled the same timers: the comparison is fair");
+        say!("all three fired and cancelled the same timers: the comparison is fair");
     } else {
-        println!("MISMATCH: the implementations disagree; the figures mean nothing");
+        say!("MISMATCH: the implementations disagree; the figures mean nothing");
+        tcpserverlib::printer::flush();
         std::process::exit(1);
     }
 }
@@ -373,7 +387,11 @@ fn flag(args: &[String], name: &str, default: u64) -> u64 {
         Some(i) => match args.get(i + 1).and_then(|n| n.parse::<u64>().ok()) {
             Some(n) if n > 0 => n,
             _ => {
-                eprintln!("usage: bench_timer [--ops N] [--ops-per-tick N]   (N > 0)");
+                let _ = writeln!(
+                    std::io::stderr(),
+                    "usage: bench_timer [--ops N] [--ops-per-tick N]   (N > 0)"
+                );
+                tcpserverlib::printer::flush();
                 std::process::exit(2);
             }
         },

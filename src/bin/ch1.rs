@@ -8,7 +8,8 @@
 use std::net::TcpStream;
 use std::process::ExitCode;
 
-use tcpserverlib::demo::{self, Print, Recorder, TIMEOUT};
+use tcpserverlib::demo::{self, Failure, Print, Recorder, TIMEOUT};
+use tcpserverlib::say;
 use tcpserverlib::{DisconnectReason, TcpServer};
 
 const CH: &str = "[ch1]";
@@ -18,7 +19,7 @@ fn main() -> ExitCode {
 }
 
 /// The scripted demonstration.
-fn story() -> Result<(), String> {
+fn story() -> Result<(), Failure> {
     // The application's callbacks print as they are called, indented under the narration.
     let print = Print {
         prefix: Some(format!("{CH}   callback:")),
@@ -26,20 +27,20 @@ fn story() -> Result<(), String> {
     };
     let (app, events) = Recorder::new(print, false);
 
-    println!("{CH} Steps 1-2: the application creates the controller, TcpServer::new(\"ch1\", \"127.0.0.1:0\", app).");
-    println!("{CH}   Its services (CAS, DBMS, DRS) exist but nothing runs yet: no thread, no socket, no address.");
+    say!("{CH} Steps 1-2: the application creates the controller, TcpServer::new(\"ch1\", \"127.0.0.1:0\", app).");
+    say!("{CH}   Its services (CAS, DBMS, DRS) exist but nothing runs yet: no thread, no socket, no address.");
     let server = TcpServer::new("ch1", "127.0.0.1:0", app).map_err(|e| e.to_string())?;
     show(&server);
 
-    println!("{CH} Steps 3-4: start() binds the address and starts the service threads (CAS cas-ch1, DRS drs-ch1).");
+    say!("{CH} Steps 3-4: start() binds the address and starts the service threads (CAS cas-ch1, DRS drs-ch1).");
     server.start().map_err(|e| e.to_string())?;
     let addr = server
         .local_addr()
         .ok_or("a started server has no address")?;
-    println!("{CH}   bound to {addr} (port 0 asked the OS for a free port); the server is ready:");
+    say!("{CH}   bound to {addr} (port 0 asked the OS for a free port); the server is ready:");
     show(&server);
 
-    println!("{CH} Steps 5-7: a client sends SYN to {addr}; the CAS accepts it, creates the client record and notifies the application:");
+    say!("{CH} Steps 5-7: a client sends SYN to {addr}; the CAS accepts it, creates the client record and notifies the application:");
     let client = TcpStream::connect(addr).map_err(|e| format!("connect to {addr}: {e}"))?;
     let record = events.expect_connected(TIMEOUT)?;
     let ours = client.local_addr().map_err(|e| e.to_string())?;
@@ -47,15 +48,16 @@ fn story() -> Result<(), String> {
         return Err(format!(
             "client {} is {}, but our socket is {ours}",
             record.id, record.peer_addr
-        ));
+        )
+        .into());
     }
-    println!(
+    say!(
         "{CH} Steps 8-12: the controller stored client {} ({}) in the client DB (here before step 7, so the callback could already send to it) and asked the DRS to listen to it:",
         record.id, record.peer_addr
     );
     show(&server);
 
-    println!("{CH} stop(): the controller asks the CAS and the DRS to stop, joins them, and purges the client DB:");
+    say!("{CH} stop(): the controller asks the CAS and the DRS to stop, joins them, and purges the client DB:");
     server.stop();
     match events.expect_disconnected(TIMEOUT)? {
         (id, DisconnectReason::ServerShutdown) if id == record.id => {}
@@ -63,12 +65,13 @@ fn story() -> Result<(), String> {
             return Err(format!(
                 "expected client {} to be reported gone for server shutdown, got {other:?}",
                 record.id
-            ))
+            )
+            .into())
         }
     }
     show(&server);
     drop(client);
-    println!(
+    say!(
         "{CH} done: one server created, started and stopped; one client connected, listed, and reported disconnected once."
     );
     Ok(())

@@ -14,7 +14,8 @@ use std::sync::Mutex;
 use std::thread;
 use std::time::Instant;
 
-use tcpserverlib::demo::{self, Recorder, TIMEOUT};
+use tcpserverlib::demo::{self, Failure, Recorder, TIMEOUT};
+use tcpserverlib::say;
 use tcpserverlib::{Client, ClientId, DisconnectReason, Handler, ServerHandle, TcpServer};
 
 const CH: &str = "[ch2]";
@@ -56,7 +57,7 @@ fn main() -> ExitCode {
 }
 
 /// The scripted demonstration.
-fn story() -> Result<(), String> {
+fn story() -> Result<(), Failure> {
     let (recorder, events) = Recorder::silent();
     let (tx, threads) = mpsc::channel();
     let app = WhoAccepted {
@@ -68,8 +69,8 @@ fn story() -> Result<(), String> {
     let addr = server
         .local_addr()
         .ok_or("a started server has no address")?;
-    println!("{CH} The CAS is one thread whose only job is accept(); tcp-server \"ch2\" listens on {addr}.");
-    println!(
+    say!("{CH} The CAS is one thread whose only job is accept(); tcp-server \"ch2\" listens on {addr}.");
+    say!(
         "{CH} The main thread (\"{}\") connects {CLIENTS} clients at once:",
         thread::current().name().unwrap_or("<unnamed>")
     );
@@ -84,41 +85,43 @@ fn story() -> Result<(), String> {
             return Err(format!(
                 "client {} ({}) is none of ours",
                 client.id, client.peer_addr
-            ));
+            )
+            .into());
         }
-        println!(
+        say!(
             "{CH}   client {} from {} accepted, and the application told, on thread {thread}",
-            client.id, client.peer_addr
+            client.id,
+            client.peer_addr
         );
     }
     let expected = "cas-ch2";
     if accepted.iter().any(|(_, t)| t != expected) {
-        return Err(format!("every client should be accepted on {expected}"));
+        return Err(format!("every client should be accepted on {expected}").into());
     }
-    println!("{CH} All {CLIENTS} were accepted by the same thread, {expected}: a burst of connects never waits for the clients being served.");
+    say!("{CH} All {CLIENTS} were accepted by the same thread, {expected}: a burst of connects never waits for the clients being served.");
 
     stop_and_time(&server, &events)?;
 
     match TcpStream::connect(addr) {
         Err(e) if e.kind() == io::ErrorKind::ConnectionRefused => {
-            println!("{CH} A new connect to {addr} now: refused ({e}): the listening socket closed with the CAS.");
+            say!("{CH} A new connect to {addr} now: refused ({e}): the listening socket closed with the CAS.");
         }
         Err(e) => {
-            return Err(format!(
-                "a connect after stop failed, but not as refused: {e}"
-            ))
+            return Err(format!("a connect after stop failed, but not as refused: {e}").into())
         }
-        Ok(_) => return Err(format!("a connect to {addr} after stop() was accepted")),
+        Ok(_) => return Err(format!("a connect to {addr} after stop() was accepted").into()),
     }
     drop(clients);
-    println!("{CH} done: {CLIENTS} clients accepted on the CAS thread; the CAS stopped by a wake-up and a join, not a cancel.");
+    say!("{CH} done: {CLIENTS} clients accepted on the CAS thread; the CAS stopped by a wake-up and a join, not a cancel.");
     Ok(())
 }
 
 /// Connects every client of the demo (the course's step 5: SYN).
-fn connect_all(addr: SocketAddr) -> Result<Vec<TcpStream>, String> {
+fn connect_all(addr: SocketAddr) -> Result<Vec<TcpStream>, Failure> {
     (0..CLIENTS)
-        .map(|_| TcpStream::connect(addr).map_err(|e| format!("connect to {addr}: {e}")))
+        .map(|_| {
+            TcpStream::connect(addr).map_err(|e| Failure::from(format!("connect to {addr}: {e}")))
+        })
         .collect()
 }
 
@@ -126,7 +129,7 @@ fn connect_all(addr: SocketAddr) -> Result<Vec<TcpStream>, String> {
 fn accepted_by(
     events: &demo::Events,
     threads: &Receiver<(ClientId, String)>,
-) -> Result<Vec<(Client, String)>, String> {
+) -> Result<Vec<(Client, String)>, Failure> {
     let mut accepted = Vec::new();
     for _ in 0..CLIENTS {
         let client = events.expect_connected(TIMEOUT)?;
@@ -135,10 +138,7 @@ fn accepted_by(
             .recv_timeout(TIMEOUT)
             .map_err(|_| format!("no thread name noted for client {}", client.id))?;
         if id != client.id {
-            return Err(format!(
-                "thread name for {id} came with client {}",
-                client.id
-            ));
+            return Err(format!("thread name for {id} came with client {}", client.id).into());
         }
         accepted.push((client, thread));
     }
@@ -147,9 +147,9 @@ fn accepted_by(
 }
 
 /// Stops the server, says how long it took and what became of the clients.
-fn stop_and_time(server: &TcpServer, events: &demo::Events) -> Result<(), String> {
-    println!("{CH} stop(): the controller sets the CAS's stop flag and wakes its poll() with the waker, then joins it;");
-    println!("{CH}   no pthread_cancel, no sleeping. Then the DRS is stopped the same way and the client DB purged.");
+fn stop_and_time(server: &TcpServer, events: &demo::Events) -> Result<(), Failure> {
+    say!("{CH} stop(): the controller sets the CAS's stop flag and wakes its poll() with the waker, then joins it;");
+    say!("{CH}   no pthread_cancel, no sleeping. Then the DRS is stopped the same way and the client DB purged.");
     let started = Instant::now();
     server.stop();
     let took = started.elapsed();
@@ -160,13 +160,14 @@ fn stop_and_time(server: &TcpServer, events: &demo::Events) -> Result<(), String
             (id, other) => {
                 return Err(format!(
                     "client {id} was reported gone for {other}, not server shutdown"
-                ))
+                )
+                .into())
             }
         }
     }
     gone.sort();
     let gone: Vec<String> = gone.iter().map(ToString::to_string).collect();
-    println!(
+    say!(
         "{CH}   stop() returned after {:.2} ms: threads joined, clients {} reported disconnected (server shutdown).",
         took.as_secs_f64() * 1000.0,
         gone.join(", ")

@@ -13,7 +13,8 @@ use std::process::ExitCode;
 use std::sync::{Arc, Mutex};
 use std::thread;
 
-use tcpserverlib::demo::{self, Events, Print, Recorder, TIMEOUT};
+use tcpserverlib::demo::{self, Events, Failure, Print, Recorder, TIMEOUT};
+use tcpserverlib::say;
 use tcpserverlib::{Client, ClientId, DisconnectReason, Handler, ServerHandle, TcpServer};
 
 const CH: &str = "[ch3]";
@@ -65,7 +66,7 @@ fn main() -> ExitCode {
 }
 
 /// The scripted demonstration.
-fn story() -> Result<(), String> {
+fn story() -> Result<(), Failure> {
     let print = Print {
         prefix: Some(format!("{CH}   callback:")),
         messages: true,
@@ -81,17 +82,17 @@ fn story() -> Result<(), String> {
     let addr = server
         .local_addr()
         .ok_or("a started server has no address")?;
-    println!("{CH} An echo server listens on {addr}; {CLIENTS} clients connect:");
+    say!("{CH} An echo server listens on {addr}; {CLIENTS} clients connect:");
     let mut peers = connect_all(addr, &events)?;
 
-    println!("{CH} Every client sends a line, all at once; the DRS waits in poll() on all of them and reads whichever is ready:");
+    say!("{CH} Every client sends a line, all at once; the DRS waits in poll() on all of them and reads whichever is ready:");
     exchange(&mut peers, &events, 1)?;
-    println!("{CH} And a second line each:");
+    say!("{CH} And a second line each:");
     exchange(&mut peers, &events, 2)?;
     let tally = threads.lock().unwrap_or_else(|p| p.into_inner()).clone();
     let total: usize = tally.values().sum();
     let names: Vec<String> = tally.iter().map(|(t, n)| format!("{t} ({n})")).collect();
-    println!(
+    say!(
         "{CH} All {total} messages were received on {} thread: {}.",
         if tally.len() == 1 {
             "one"
@@ -104,31 +105,28 @@ fn story() -> Result<(), String> {
         return Err("every message should be received on the DRS thread drs-ch3".into());
     }
 
-    println!("{CH} Client-initiated disconnect: client {} closes its socket; the DRS's recv() returns 0:", peers[0].id);
+    say!("{CH} Client-initiated disconnect: client {} closes its socket; the DRS's recv() returns 0:", peers[0].id);
     let closing = peers.remove(0);
     let closed_id = closing.id;
     drop(closing.stream);
     expect_gone(&events, closed_id, &DisconnectReason::PeerClosed)?;
-    println!("{CH} The others keep working:");
+    say!("{CH} The others keep working:");
     exchange(&mut peers, &events, 3)?;
 
     let mut dropped = peers.remove(0);
-    println!(
+    say!(
         "{CH} Application-initiated disconnect: server.disconnect({}) (the CLI's `run tcp-server ch3 client disconnect {} {}`):",
         dropped.id,
         dropped.stream.local_addr().map(|a| a.ip().to_string()).unwrap_or_default(),
         dropped.stream.local_addr().map(|a| a.port()).unwrap_or_default()
     );
     if !server.disconnect(dropped.id) {
-        return Err(format!(
-            "server.disconnect({}) found no such client",
-            dropped.id
-        ));
+        return Err(format!("server.disconnect({}) found no such client", dropped.id).into());
     }
     expect_gone(&events, dropped.id, &DisconnectReason::Application)?;
     let mut rest = Vec::new();
     match dropped.stream.read_to_end(&mut rest) {
-        Ok(_) if rest.is_empty() => println!(
+        Ok(_) if rest.is_empty() => say!(
             "{CH}   client {}'s socket reads end of stream: the server closed it.",
             dropped.id
         ),
@@ -136,30 +134,32 @@ fn story() -> Result<(), String> {
             return Err(format!(
                 "client {} read {rest:?} after being disconnected",
                 dropped.id
-            ))
+            )
+            .into())
         }
         Err(e) => {
             return Err(format!(
                 "client {} could not read its end of stream: {e}",
                 dropped.id
-            ))
+            )
+            .into())
         }
     }
-    println!("{CH} The others still keep working:");
+    say!("{CH} The others still keep working:");
     exchange(&mut peers, &events, 4)?;
 
     demo::print_show(CH, &server.handle());
-    println!("{CH} stop(): the remaining clients are reported gone for server shutdown:");
+    say!("{CH} stop(): the remaining clients are reported gone for server shutdown:");
     server.stop();
     for _ in 0..peers.len() {
         let (id, reason) = events.expect_disconnected(TIMEOUT)?;
         if reason != DisconnectReason::ServerShutdown {
-            return Err(format!(
-                "client {id} was reported gone for {reason}, not server shutdown"
-            ));
+            return Err(
+                format!("client {id} was reported gone for {reason}, not server shutdown").into(),
+            );
         }
     }
-    println!(
+    say!(
         "{CH} done: {CLIENTS} clients served by one DRS thread; one left by closing (peer closed), one was disconnected (application), {} at stop (server shutdown).",
         peers.len()
     );
@@ -167,7 +167,7 @@ fn story() -> Result<(), String> {
 }
 
 /// Connects the clients and learns each one's id from its connected event.
-fn connect_all(addr: SocketAddr, events: &Events) -> Result<Vec<Peer>, String> {
+fn connect_all(addr: SocketAddr, events: &Events) -> Result<Vec<Peer>, Failure> {
     let streams: Vec<TcpStream> = (0..CLIENTS)
         .map(|_| TcpStream::connect(addr).map_err(|e| format!("connect to {addr}: {e}")))
         .collect::<Result<_, _>>()?;
@@ -193,7 +193,7 @@ fn connect_all(addr: SocketAddr, events: &Events) -> Result<Vec<Peer>, String> {
 
 /// Each peer sends one line at once; waits until the server has received every byte of every
 /// line (without demarcation a line may come in pieces), then checks each echo.
-fn exchange(peers: &mut [Peer], events: &Events, round: usize) -> Result<(), String> {
+fn exchange(peers: &mut [Peer], events: &Events, round: usize) -> Result<(), Failure> {
     let mut sent = HashMap::new();
     for peer in peers.iter_mut() {
         let line = format!("hello from {}, line {round}\n", peer.id).into_bytes();
@@ -214,7 +214,8 @@ fn exchange(peers: &mut [Peer], events: &Events, round: usize) -> Result<(), Str
                 return Err(format!(
                     "client {id} was delivered {:?}, which it never sent",
                     demo::printable(got)
-                ))
+                )
+                .into())
             }
         }
     }
@@ -229,9 +230,10 @@ fn exchange(peers: &mut [Peer], events: &Events, round: usize) -> Result<(), Str
                 "client {} got back {:?}, not its own line",
                 peer.id,
                 demo::printable(&echo)
-            ));
+            )
+            .into());
         }
-        println!(
+        say!(
             "{CH}   client {} sent {:?} and got back exactly its own line",
             peer.id,
             String::from_utf8_lossy(line).trim_end()
@@ -241,14 +243,12 @@ fn exchange(peers: &mut [Peer], events: &Events, round: usize) -> Result<(), Str
 }
 
 /// Waits for `id` to be reported disconnected for `reason`.
-fn expect_gone(events: &Events, id: ClientId, reason: &DisconnectReason) -> Result<(), String> {
+fn expect_gone(events: &Events, id: ClientId, reason: &DisconnectReason) -> Result<(), Failure> {
     match events.expect_disconnected(TIMEOUT)? {
         (got, r) if got == id && &r == reason => {
-            println!("{CH}   client {id} reported disconnected once, reason \"{r}\"; it left the client DB and the DRS's table.");
+            say!("{CH}   client {id} reported disconnected once, reason \"{r}\"; it left the client DB and the DRS's table.");
             Ok(())
         }
-        other => Err(format!(
-            "expected client {id} to leave for {reason}, got {other:?}"
-        )),
+        other => Err(format!("expected client {id} to leave for {reason}, got {other:?}").into()),
     }
 }

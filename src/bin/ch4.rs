@@ -16,7 +16,8 @@ use std::sync::mpsc::{self, Receiver, Sender};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::thread;
 
-use tcpserverlib::demo::{self, Event, Events, Recorder, TIMEOUT};
+use tcpserverlib::demo::{self, Event, Events, Failure, Recorder, TIMEOUT};
+use tcpserverlib::say;
 use tcpserverlib::{Client, ClientId, DisconnectReason, Handler, ServerHandle, TcpServer};
 
 const CH: &str = "[ch4]";
@@ -108,7 +109,7 @@ fn main() -> ExitCode {
 }
 
 /// The scripted demonstration.
-fn story() -> Result<(), String> {
+fn story() -> Result<(), Failure> {
     let (recorder, events) = Recorder::silent();
     let ledger = SharedLedger::default();
     let (tx, new_clients) = mpsc::channel();
@@ -122,10 +123,10 @@ fn story() -> Result<(), String> {
     let addr = server
         .local_addr()
         .ok_or("a started server has no address")?;
-    println!("{CH} tcp-server \"ch4\" on {addr}. Three threads now change its client DB at once:");
-    println!("{CH}   - a connector makes {CLIENTS} connections: the CAS adds each one to the DB;");
-    println!("{CH}   - a closer closes every {CLOSE_EVERY}rd of them at once: the DRS reads 0 bytes and removes it;");
-    println!("{CH}   - the application thread lists the DB (clients(), client_count()) on every new client and disconnects every client whose id is a multiple of {DISCONNECT_EVERY}.");
+    say!("{CH} tcp-server \"ch4\" on {addr}. Three threads now change its client DB at once:");
+    say!("{CH}   - a connector makes {CLIENTS} connections: the CAS adds each one to the DB;");
+    say!("{CH}   - a closer closes every {CLOSE_EVERY}rd of them at once: the DRS reads 0 bytes and removes it;");
+    say!("{CH}   - the application thread lists the DB (clients(), client_count()) on every new client and disconnects every client whose id is a multiple of {DISCONNECT_EVERY}.");
 
     let (to_closer, streams) = mpsc::channel();
     let connector = thread::Builder::new()
@@ -158,22 +159,22 @@ fn story() -> Result<(), String> {
         }
     }
     let tally = wait_for(&events, CLIENTS, CLIENTS - remaining.len())?;
-    println!(
+    say!(
         "{CH} Done acting: {} connects made, {closed} sockets closed by their clients, the application listed the DB {} times (between {} and {} clients)",
         CLIENTS, report.lists, report.min_listed, report.max_listed
     );
-    println!(
+    say!(
         "{CH}   and asked to disconnect {} clients: {} were still there (reason application), {} had already left by their own close.",
         report.asked.len(),
         report.won.len(),
         report.asked.len() - report.won.len()
     );
     for problem in &report.problems {
-        println!("{CH}   inconsistency: {problem}");
+        say!("{CH}   inconsistency: {problem}");
     }
     let listed: HashSet<SocketAddr> = server.clients().iter().map(|c| c.peer_addr).collect();
     let count = server.client_count();
-    println!(
+    say!(
         "{CH} Tally from the events: {} connected = {} disconnected ({} peer closed, {} application) + {count} still in the DB.",
         tally.connected,
         tally.disconnected(),
@@ -192,13 +193,13 @@ fn story() -> Result<(), String> {
             tally.connected,
             tally.disconnected(),
             remaining.len()
-        ));
+        ).into());
     }
-    println!("{CH}   It balances, no client was reported twice, and the DB lists exactly the {count} sockets still open.");
-    println!("{CH}   This is what the client DB's one lock makes safe: an insert (CAS), a remove (DRS or application) and a");
-    println!("{CH}   listing (application) never interleave inside an update, and whoever wins remove() reports the disconnect.");
+    say!("{CH}   It balances, no client was reported twice, and the DB lists exactly the {count} sockets still open.");
+    say!("{CH}   This is what the client DB's one lock makes safe: an insert (CAS), a remove (DRS or application) and a");
+    say!("{CH}   listing (application) never interleave inside an update, and whoever wins remove() reports the disconnect.");
 
-    println!("{CH} stop(): the last {count} clients are reported gone for server shutdown.");
+    say!("{CH} stop(): the last {count} clients are reported gone for server shutdown.");
     server.stop();
     let last = wait_for(&events, 0, count)?;
     let books = books(&ledger);
@@ -213,10 +214,11 @@ fn story() -> Result<(), String> {
             books.disconnected.len(),
             server.client_count(),
             books.twice
-        ));
+        )
+        .into());
     }
     drop(kept);
-    println!(
+    say!(
         "{CH} Final tally: {CLIENTS} connected, {CLIENTS} disconnected exactly once ({} peer closed, {} application, {} server shutdown), 0 in the DB.",
         tally.reason("peer closed"),
         tally.reason("application"),
@@ -226,14 +228,14 @@ fn story() -> Result<(), String> {
 }
 
 /// Joins a demo thread: its own error, or a word that it panicked.
-fn joined<T>(name: &str, thread: thread::JoinHandle<Result<T, String>>) -> Result<T, String> {
+fn joined<T>(name: &str, thread: thread::JoinHandle<Result<T, Failure>>) -> Result<T, Failure> {
     thread
         .join()
         .map_err(|_| format!("the {name} thread panicked"))?
 }
 
 /// The connector: makes every connection and passes each socket to the closer, in order.
-fn connect_all(addr: SocketAddr, to_closer: &Sender<TcpStream>) -> Result<(), String> {
+fn connect_all(addr: SocketAddr, to_closer: &Sender<TcpStream>) -> Result<(), Failure> {
     for _ in 0..CLIENTS {
         let stream = TcpStream::connect(addr).map_err(|e| format!("connect to {addr}: {e}"))?;
         to_closer
@@ -245,7 +247,7 @@ fn connect_all(addr: SocketAddr, to_closer: &Sender<TcpStream>) -> Result<(), St
 
 /// The closer: closes every `CLOSE_EVERY`th socket as soon as it is made; returns the others
 /// (kept open) and how many it closed.
-fn close_some(streams: &Receiver<TcpStream>) -> Result<(Vec<TcpStream>, usize), String> {
+fn close_some(streams: &Receiver<TcpStream>) -> Result<(Vec<TcpStream>, usize), Failure> {
     let mut kept = Vec::new();
     let mut closed = 0;
     for i in 0..CLIENTS {
@@ -268,7 +270,7 @@ fn application(
     server: &ServerHandle,
     new_clients: &Receiver<Client>,
     ledger: &SharedLedger,
-) -> Result<AppReport, String> {
+) -> Result<AppReport, Failure> {
     let mut report = AppReport {
         min_listed: usize::MAX,
         ..AppReport::default()
@@ -326,7 +328,7 @@ impl Tally {
 
 /// Takes events until `connects` connects and `disconnects` disconnects have been seen, each
 /// within the timeout.
-fn wait_for(events: &Events, connects: usize, disconnects: usize) -> Result<Tally, String> {
+fn wait_for(events: &Events, connects: usize, disconnects: usize) -> Result<Tally, Failure> {
     let mut tally = Tally::default();
     while tally.connected < connects || tally.disconnected() < disconnects {
         match events.next(TIMEOUT) {
@@ -334,13 +336,13 @@ fn wait_for(events: &Events, connects: usize, disconnects: usize) -> Result<Tall
             Some(Event::Disconnected(_, reason)) => {
                 *tally.reasons.entry(reason.to_string()).or_default() += 1;
             }
-            Some(other) => return Err(format!("unexpected event {other:?}")),
+            Some(other) => return Err(format!("unexpected event {other:?}").into()),
             None => {
                 return Err(format!(
                     "waited {TIMEOUT:?} for an event: {} of {connects} connects and {} of {disconnects} disconnects seen",
                     tally.connected,
                     tally.disconnected()
-                ))
+                ).into())
             }
         }
     }

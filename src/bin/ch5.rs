@@ -4,22 +4,29 @@
 //! told on one buffer of 16 bytes, showing front and rear chase each other round the array.
 
 use tcpserverlib::circular_buffer::CircularBuffer;
+use tcpserverlib::say;
 
 /// Prints each line of `text` with the chapter prefix.
 fn say(text: &str) {
     for line in text.lines() {
-        println!("[ch5] {line}");
+        say!("[ch5] {line}");
     }
 }
 
 /// Prints the buffer's snapshot (the course's `BCBPrintSnapshot`), indented under the story.
 fn snapshot(b: &CircularBuffer) {
     for line in b.to_string().lines() {
-        println!("[ch5]     {line}");
+        say!("[ch5]     {line}");
     }
 }
 
 fn main() {
+    run();
+    // Every line queued for stdout is written before the process ends.
+    tcpserverlib::printer::flush();
+}
+
+fn run() {
     if std::env::args().skip(1).any(|a| a == "--listen") {
         say("chapter 5 is a pure data structure (the circular buffer): it has no server to listen with.");
         say(

@@ -8,14 +8,15 @@ use std::io::Write;
 use std::net::TcpStream;
 use std::process::ExitCode;
 
-use tcpserverlib::demo::{self, printable, Events, Recorder, TIMEOUT};
+use tcpserverlib::demo::{self, printable, Events, Failure, Recorder, TIMEOUT};
+use tcpserverlib::say;
 use tcpserverlib::{Config, Framing, TcpServer};
 
 fn say(line: &str) {
-    println!("[ch6] {line}");
+    say!("[ch6] {line}");
 }
 
-fn server(framing: Framing) -> Result<(TcpServer, Events), String> {
+fn server(framing: Framing) -> Result<(TcpServer, Events), Failure> {
     let (recorder, events) = Recorder::silent();
     let config = Config {
         framing,
@@ -27,7 +28,7 @@ fn server(framing: Framing) -> Result<(TcpServer, Events), String> {
     Ok((server, events))
 }
 
-fn connect(server: &TcpServer, events: &Events) -> Result<TcpStream, String> {
+fn connect(server: &TcpServer, events: &Events) -> Result<TcpStream, Failure> {
     let addr = server.local_addr().ok_or("server has no address")?;
     let stream = TcpStream::connect(addr).map_err(|e| format!("connect: {e}"))?;
     events.expect_connected(TIMEOUT)?;
@@ -36,7 +37,7 @@ fn connect(server: &TcpServer, events: &Events) -> Result<TcpStream, String> {
 
 /// Sends each piece in its own write, waiting until the server has received it, so every
 /// piece is one `recv()` on the server: the course's "MSS of 4 bytes" made visible.
-fn send_split(c: &mut TcpStream, events: &Events, pieces: &[&[u8]]) -> Result<(), String> {
+fn send_split(c: &mut TcpStream, events: &Events, pieces: &[&[u8]]) -> Result<(), Failure> {
     let mut seen = Vec::new();
     for piece in pieces {
         c.write_all(piece).map_err(|e| e.to_string())?;
@@ -47,7 +48,7 @@ fn send_split(c: &mut TcpStream, events: &Events, pieces: &[&[u8]]) -> Result<()
     Ok(())
 }
 
-fn without_demarcation() -> Result<(), String> {
+fn without_demarcation() -> Result<(), Failure> {
     say("Without demarcation (framing: none), the server sees whatever recv() returns.");
     let (server, events) = server(Framing::None)?;
     let mut c = connect(&server, &events)?;
@@ -67,7 +68,7 @@ fn without_demarcation() -> Result<(), String> {
     Ok(())
 }
 
-fn with_demarcation() -> Result<(), String> {
+fn with_demarcation() -> Result<(), Failure> {
     let framing = Framing::LengthPrefixed {
         order: tcpserverlib::demarcation::ByteOrder::Big,
         max_len: tcpserverlib::demarcation::DEFAULT_MAX_LEN,

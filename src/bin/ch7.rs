@@ -7,14 +7,15 @@ use std::io::Write;
 use std::net::TcpStream;
 use std::process::ExitCode;
 
-use tcpserverlib::demo::{self, printable, Recorder, TIMEOUT};
+use tcpserverlib::demo::{self, printable, Failure, Recorder, TIMEOUT};
+use tcpserverlib::say;
 use tcpserverlib::{Config, Framing, TcpServer};
 
 fn say(line: &str) {
-    println!("[ch7] {line}");
+    say!("[ch7] {line}");
 }
 
-fn run() -> Result<(), String> {
+fn run() -> Result<(), Failure> {
     let (recorder, events) = Recorder::silent();
     let config = Config {
         framing: "line".parse::<Framing>().map_err(|e| e.to_string())?,

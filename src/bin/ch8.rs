@@ -8,11 +8,12 @@ use std::net::{Shutdown, TcpStream};
 use std::process::ExitCode;
 use std::time::Duration;
 
-use tcpserverlib::demo::{self, Event, Events, Recorder, TIMEOUT};
+use tcpserverlib::demo::{self, Event, Events, Failure, Recorder, TIMEOUT};
+use tcpserverlib::say;
 use tcpserverlib::{Config, Framing, KeepAliveConfig, TcpServer};
 
 fn say(line: &str) {
-    println!("[ch8] {line}");
+    say!("[ch8] {line}");
 }
 
 const KEEPALIVE: [u8; 2] = [0, 2];
@@ -20,14 +21,14 @@ const KEEPALIVE: [u8; 2] = [0, 2];
 fn connect(
     server: &TcpServer,
     events: &Events,
-) -> Result<(TcpStream, tcpserverlib::ClientId), String> {
+) -> Result<(TcpStream, tcpserverlib::ClientId), Failure> {
     let addr = server.local_addr().ok_or("no address")?;
     let c = TcpStream::connect(addr).map_err(|e| e.to_string())?;
     let id = events.expect_connected(TIMEOUT)?.id;
     Ok((c, id))
 }
 
-fn keepalive() -> Result<(), String> {
+fn keepalive() -> Result<(), Failure> {
     let ka = KeepAliveConfig {
         interval: Some(Duration::from_millis(200)),
         hold: Duration::from_millis(600),
@@ -59,7 +60,7 @@ fn keepalive() -> Result<(), String> {
             Some(Event::Disconnected(id, reason)) => {
                 say(&format!("client {id} disconnected: {reason}"));
                 if id != silent_id {
-                    return Err(format!("the wrong client ({id}) was dropped"));
+                    return Err(format!("the wrong client ({id}) was dropped").into());
                 }
                 break;
             }
@@ -103,7 +104,7 @@ fn keepalive() -> Result<(), String> {
     Ok(())
 }
 
-fn application_close() -> Result<(), String> {
+fn application_close() -> Result<(), Failure> {
     let (recorder, events) = Recorder::silent();
     let server = TcpServer::new("ch8b", "127.0.0.1:0", recorder).map_err(|e| e.to_string())?;
     server.start().map_err(|e| e.to_string())?;

@@ -17,7 +17,7 @@ use crate::Verdict;
 
 pub fn slow_reader(o: &Options) -> Result<Verdict, String> {
     let total = o.or(o.bytes, 30 << 20, 16 << 20);
-    println!("== slow-reader: {total} seeded bytes echoed on one connection (framing none); reads of 4 KiB every 1 ms for the first 2 s");
+    tcpserverlib::say!("== slow-reader: {total} seeded bytes echoed on one connection (framing none); reads of 4 KiB every 1 ms for the first 2 s");
     let server = Server::start(o, "none")?;
     let stream = connect(server.addr)?;
     let (start, deadline) = (Instant::now(), Instant::now() + o.timeout);
@@ -39,20 +39,20 @@ pub fn slow_reader(o: &Options) -> Result<Verdict, String> {
     stop.store(true, Ordering::Relaxed);
     let (sent, write_error) = writer.join().map_err(|_| "the writer thread panicked")?;
     let _ = stream.shutdown(Shutdown::Both);
-    println!(
+    tcpserverlib::say!(
         "sent           {sent} bytes{}",
         write_error
             .map(|e| format!(" (write error: {e})"))
             .unwrap_or_default()
     );
-    println!("received       {got} of {total} bytes");
-    println!(
+    tcpserverlib::say!("received       {got} of {total} bytes");
+    tcpserverlib::say!(
         "first mismatch {}",
         mismatch.map_or("none".into(), |at| format!("at byte {at}"))
     );
-    println!("ended          {end}");
-    println!("elapsed        {elapsed:.2?}");
-    println!("throughput     {}", rate(got, elapsed));
+    tcpserverlib::say!("ended          {end}");
+    tcpserverlib::say!("elapsed        {elapsed:.2?}");
+    tcpserverlib::say!("throughput     {}", rate(got, elapsed));
     drop(server);
     Ok(match mismatch {
         None if got == total => Verdict::Pass,
@@ -115,7 +115,7 @@ fn next_frame(rng: &mut Rng, seq: u32) -> Vec<u8> {
 
 pub fn frames(o: &Options) -> Result<Verdict, String> {
     let count = o.frames.unwrap_or(300_000).min(u32::MAX as u64) as u32;
-    println!("== frames: {count} pipelined length-prefixed frames (6..=66 bytes, sequence numbered), echo read slowly for the first 2 s");
+    tcpserverlib::say!("== frames: {count} pipelined length-prefixed frames (6..=66 bytes, sequence numbered), echo read slowly for the first 2 s");
     let server = Server::start(o, "length")?;
     let stream = connect(server.addr)?;
     let (start, deadline) = (Instant::now(), Instant::now() + o.timeout);
@@ -139,16 +139,18 @@ pub fn frames(o: &Options) -> Result<Verdict, String> {
     stop.store(true, Ordering::Relaxed);
     let (sent, write_error) = writer.join().map_err(|_| "the writer thread panicked")?;
     let _ = stream.shutdown(Shutdown::Both);
-    println!(
+    tcpserverlib::say!(
         "sent           {sent} bytes{}",
         write_error
             .map(|e| format!(" (write error: {e})"))
             .unwrap_or_default()
     );
-    println!("received       {received} frames, {in_order} of {count} correct and in order");
-    println!("first problem  {}", problem.as_deref().unwrap_or("none"));
-    println!("ended          {end}");
-    println!(
+    tcpserverlib::say!(
+        "received       {received} frames, {in_order} of {count} correct and in order"
+    );
+    tcpserverlib::say!("first problem  {}", problem.as_deref().unwrap_or("none"));
+    tcpserverlib::say!("ended          {end}");
+    tcpserverlib::say!(
         "elapsed        {elapsed:.2?} ({:.0} frames/s)",
         received as f64 / elapsed.as_secs_f64()
     );

@@ -134,7 +134,7 @@ fn percentile(sorted: &[u64], q: f64) -> u64 {
 
 fn print_phase(name: &str, lat: &[u64], flood_rate: Option<f64>) {
     let rate = flood_rate.map_or("-".into(), |r| format!("{r:.0}"));
-    println!(
+    tcpserverlib::say!(
         "{name:<12} | {:>11} | {:>8} | {:>8} | {:>8} | {:>8} | {rate:>15}",
         lat.len(),
         percentile(lat, 0.5),
@@ -151,7 +151,7 @@ pub fn flood(o: &Options) -> Result<Verdict, String> {
         .parse()
         .map_err(|e: tcpserverlib::demarcation::ParseFramingError| e.0)?;
     let unit = flood_unit(&framing)?;
-    println!("== flood: one watcher's round trips for {length:?} alone, then for {length:?} beside {} flooder(s) of {}-byte messages (framing {})", o.flooders, unit.len(), o.framing);
+    tcpserverlib::say!("== flood: one watcher's round trips for {length:?} alone, then for {length:?} beside {} flooder(s) of {}-byte messages (framing {})", o.flooders, unit.len(), o.framing);
     let server = Server::start(o, &o.framing)?;
     let baseline = watch(server.addr, &framing, length)?;
     let deadline = Instant::now() + length + STALL * 2;
@@ -166,19 +166,19 @@ pub fn flood(o: &Options) -> Result<Verdict, String> {
         let (bytes, error) = f.finish();
         sent_bytes += bytes;
         if let Some(e) = error {
-            println!("note: a flooder stopped with a write error: {e}");
+            tcpserverlib::say!("note: a flooder stopped with a write error: {e}");
         }
     }
     drop(server);
     let flooded = flooded?;
     let flood_rate = (sent_bytes / unit.len() as u64) as f64 / flood_time.as_secs_f64();
-    println!(
+    tcpserverlib::say!(
         "phase        | round trips |  p50 µs  |  p90 µs  |  p99 µs  |  max µs  | flood frames/s"
     );
     print_phase("baseline", &baseline, None);
     print_phase("flood", &flooded, Some(flood_rate));
     let ratio = |q| percentile(&flooded, q) as f64 / percentile(&baseline, q).max(1) as f64;
-    println!(
+    tcpserverlib::say!(
         "ratio flood/baseline: p50 x{:.1}, p99 x{:.1}",
         ratio(0.5),
         ratio(0.99)

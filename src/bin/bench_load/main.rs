@@ -21,6 +21,7 @@ mod never_readers;
 mod process;
 mod traffic;
 
+use std::io::Write;
 use std::process::ExitCode;
 use std::time::Duration;
 
@@ -47,27 +48,34 @@ fn run(name: &'static str, o: &Options, scenario: fn(&Options) -> Result<Verdict
     let _watchdog = Watchdog::arm(name, limit);
     let ok = match scenario(o) {
         Ok(Verdict::Pass) => {
-            println!("PASS {name}");
+            tcpserverlib::say!("PASS {name}");
             true
         }
         Ok(Verdict::Info) => {
-            println!("INFO {name}: timings only, no verdict");
+            tcpserverlib::say!("INFO {name}: timings only, no verdict");
             true
         }
         Ok(Verdict::Fail(why)) => {
-            println!("FAIL {name}: {why}");
+            tcpserverlib::say!("FAIL {name}: {why}");
             false
         }
         Err(e) => {
-            println!("FAIL {name}: error: {e}");
+            tcpserverlib::say!("FAIL {name}: error: {e}");
             false
         }
     };
-    println!();
+    tcpserverlib::say!();
     ok
 }
 
 fn main() -> ExitCode {
+    let code = run_bench();
+    // Everything is printed by the printer thread: let it finish before the process ends.
+    tcpserverlib::printer::flush();
+    code
+}
+
+fn run_bench() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
     if let [flag, addr, n, bytes, seconds] = args.as_slice() {
         if flag == "--never-reader-helper" {
@@ -92,17 +100,18 @@ fn main() -> ExitCode {
     let o = match parse_args(&args) {
         Ok(o) => o,
         Err(problem) if problem.is_empty() => {
-            println!("{USAGE}");
+            tcpserverlib::say!("{USAGE}");
             return ExitCode::SUCCESS;
         }
         Err(problem) => {
-            eprintln!(
+            let _ = writeln!(
+                std::io::stderr(),
                 "bench_load: {problem}\n(`bench_load --help` lists the scenarios and options)"
             );
             return ExitCode::from(2);
         }
     };
-    println!(
+    tcpserverlib::say!(
         "command: cargo run --release --bin bench_load -- {}",
         args.join(" ")
     );
@@ -121,7 +130,7 @@ fn main() -> ExitCode {
         ok &= run("never-readers", &o, never_readers::never_readers);
     }
     if all {
-        println!("{} all", if ok { "PASS" } else { "FAIL" });
+        tcpserverlib::say!("{} all", if ok { "PASS" } else { "FAIL" });
     }
     if ok {
         ExitCode::SUCCESS

@@ -64,7 +64,7 @@ pub fn never_readers(o: &Options) -> Result<Verdict, String> {
     let clients = o.clients.unwrap_or(200);
     let bytes = o.bytes.unwrap_or(16 << 20);
     let seconds = o.seconds.unwrap_or(20.0);
-    println!("== never-readers: {clients} clients push up to {bytes} bytes each for up to {seconds} s and never read (framing none)");
+    tcpserverlib::say!("== never-readers: {clients} clients push up to {bytes} bytes each for up to {seconds} s and never read (framing none)");
     let server = Server::start(o, "none")?;
     let sampler = RssSampler::start(server.child.id());
     let me =
@@ -99,7 +99,7 @@ pub fn never_readers(o: &Options) -> Result<Verdict, String> {
             Duration::from_secs_f64(seconds + 10.0),
             "a never-reader helper",
         )?;
-        println!("helper         {line}");
+        tcpserverlib::say!("helper         {line}");
         pushed += line
             .split_whitespace()
             .nth(1)
@@ -116,18 +116,18 @@ pub fn never_readers(o: &Options) -> Result<Verdict, String> {
             format!("{:.1} MiB", k as f64 / 1024.0)
         })
     };
-    println!(
+    tcpserverlib::say!(
         "pushed         {pushed} bytes in total ({:.1} MiB, {} in {push_time:.2?})",
         pushed as f64 / MIB,
         rate(pushed, push_time)
     );
-    println!(
+    tcpserverlib::say!(
         "server RSS     {} at start, max {} (limit {} MiB)",
         mib(first_rss),
         mib(max_rss),
         o.max_rss_mib
     );
-    println!(
+    tcpserverlib::say!(
         "extra client   {}",
         match &echo {
             Ok(rtt) => format!("echo came back in {rtt:.2?}"),

@@ -3,7 +3,7 @@
 //! Every child is killed and reaped when its guard drops, on success and on error, so a
 //! failed scenario leaves no server behind; the watchdog is the last resort against a hang.
 
-use std::io::{BufRead, BufReader};
+use std::io::{BufRead, BufReader, Write};
 use std::net::SocketAddr;
 use std::process::{Child, Command, Stdio};
 use std::sync::mpsc::{self, Receiver, RecvTimeoutError};
@@ -57,7 +57,10 @@ impl Watchdog {
         let (tx, rx) = mpsc::channel::<()>();
         thread::spawn(move || {
             if let Err(RecvTimeoutError::Timeout) = rx.recv_timeout(limit) {
-                eprintln!("bench_load: {scenario} did not finish within {limit:?}; giving up");
+                let _ = writeln!(
+                    std::io::stderr(),
+                    "bench_load: {scenario} did not finish within {limit:?}; giving up"
+                );
                 if let Ok(all) = CHILDREN.lock() {
                     for child in all.iter() {
                         if let Ok(mut c) = child.lock() {
@@ -66,7 +69,8 @@ impl Watchdog {
                         }
                     }
                 }
-                println!("FAIL {scenario}: stuck, stopped by the watchdog");
+                tcpserverlib::say!("FAIL {scenario}: stuck, stopped by the watchdog");
+                tcpserverlib::printer::flush();
                 std::process::exit(1);
             }
         });
@@ -150,7 +154,7 @@ impl Server {
         })?;
         let line = expect_line(&lines, "tcp-server", Duration::from_secs(10), &what)?;
         let addr = listen_addr(&line)?;
-        println!(
+        tcpserverlib::say!(
             "server: {} {} (pid {}) on {addr}",
             path.display(),
             args.join(" "),

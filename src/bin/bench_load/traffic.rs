@@ -166,6 +166,6 @@ pub fn connect(addr: SocketAddr) -> Result<TcpStream, String> {
 
 /// A line for the parent process, flushed at once: it waits on it.
 pub fn say(line: &str) {
-    println!("{line}");
+    tcpserverlib::say!("{line}");
     let _ = io::stdout().flush();
 }
