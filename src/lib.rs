@@ -44,7 +44,6 @@ pub mod handle;
 pub mod info;
 pub mod keepalive;
 pub mod multiplexer;
-#[cfg_attr(feature = "ex03", path = "../chapters/ex03_select.rs")]
 pub mod select;
 #[cfg_attr(feature = "ex07", path = "../chapters/ex07_state.rs")]
 pub mod state;
