@@ -668,6 +668,7 @@ impl DrsHost for Shared {
 }
 // ANCHOR_END: deliver
 
+// ANCHOR: keepalive_host
 impl KeepAliveHost for Shared {
     fn hold_expired(self: &Arc<Self>, id: ClientId) {
         let Some(conn) = self.db.get(id) else {
@@ -695,7 +696,9 @@ impl KeepAliveHost for Shared {
         }
     }
 }
+// ANCHOR_END: keepalive_host
 
+// ANCHOR: call
 /// Calls an application callback, catching a panic: the panic's message, if it panicked.
 /// (The default panic hook has already printed it to stderr.)
 fn call(callback: impl FnOnce()) -> Result<(), String> {
@@ -709,6 +712,7 @@ fn call(callback: impl FnOnce()) -> Result<(), String> {
         }
     })
 }
+// ANCHOR_END: call
 
 fn resolve(
     name: &str,

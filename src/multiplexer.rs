@@ -357,6 +357,7 @@ impl<H: DrsHost> Drs<H> {
     }
     // ANCHOR_END: serve
 
+    // ANCHOR: write_owed
     /// Writes what the client is owed; the error that ends it, if writing failed (here or
     /// earlier on another thread).
     fn write_owed(&self, conn: &Connection) -> Result<(), DisconnectReason> {
@@ -369,6 +370,7 @@ impl<H: DrsHost> Drs<H> {
         conn.flush().map_err(|e| DisconnectReason::io(&e))?;
         Ok(())
     }
+    // ANCHOR_END: write_owed
 
     // ANCHOR: turn
     /// One client's turn: deliver the messages already buffered, read more, deliver, until
@@ -511,6 +513,7 @@ impl<H: DrsHost> Drs<H> {
         }
     }
 
+    // ANCHOR: disconnect
     /// Ends a client for `reason`: forget it, and if this call reported it, close its socket.
     fn disconnect(&mut self, conn: &Arc<Connection>, reason: DisconnectReason) {
         self.table.remove(&conn.client.id);
@@ -519,6 +522,7 @@ impl<H: DrsHost> Drs<H> {
             self.let_go(Arc::clone(conn), linger);
         }
     }
+    // ANCHOR_END: disconnect
 
     // ANCHOR: linger
     /// Closes a client's socket: at once when it is broken, else gracefully (flush, half-close,
@@ -572,6 +576,7 @@ fn advance_linger(l: &mut Lingering, buf: &mut [u8]) -> bool {
 }
 // ANCHOR_END: linger
 
+// ANCHOR: end_of_stream
 /// Why a client whose stream ended goes: a write error already met, a message cut short by
 /// the end, or simply the peer closing.
 fn end_of_stream(conn: &Connection) -> DisconnectReason {
@@ -583,6 +588,7 @@ fn end_of_stream(conn: &Connection) -> DisconnectReason {
         Err(e) => DisconnectReason::Protocol(e),
     }
 }
+// ANCHOR_END: end_of_stream
 
 /// What draining a socket's input found.
 enum Drained {
@@ -607,6 +613,7 @@ fn discard_input(conn: &Connection, buf: &mut [u8]) -> Drained {
     }
 }
 
+// ANCHOR: close_gracefully
 /// The last step of `stop()`: every client left is given what was queued for it (waiting at
 /// most `linger` for those that do not take it), then a FIN; its pending input is drained
 /// first, because closing with unread input would send a reset instead.
@@ -633,3 +640,4 @@ pub(crate) fn close_gracefully(conns: &[Arc<Connection>], linger: Duration) {
         while matches!((&conn.stream).read(&mut sink), Ok(n) if n > 0) {}
     }
 }
+// ANCHOR_END: close_gracefully
