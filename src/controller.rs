@@ -673,6 +673,7 @@ impl DrsHost for Shared {
 }
 // ANCHOR_END: deliver
 
+// ANCHOR: keepalive_host
 impl KeepAliveHost for Shared {
     fn hold_expired(self: &Arc<Self>, id: ClientId) {
         let Some(conn) = self.db.get(id) else {
@@ -700,7 +701,9 @@ impl KeepAliveHost for Shared {
         }
     }
 }
+// ANCHOR_END: keepalive_host
 
+// ANCHOR: call
 /// Calls an application callback, catching a panic: the panic's message, if it panicked.
 /// (The default panic hook has already printed it to stderr.)
 fn call(callback: impl FnOnce()) -> Result<(), String> {
@@ -714,6 +717,7 @@ fn call(callback: impl FnOnce()) -> Result<(), String> {
         }
     })
 }
+// ANCHOR_END: call
 
 fn resolve(
     name: &str,

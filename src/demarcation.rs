@@ -432,6 +432,7 @@ impl Demarcator {
         matches!(self.rule, Rule::PassThrough)
     }
 
+    // ANCHOR: push
     /// Room left in the circular buffer: the most a read should ask for before
     /// [`push`](Self::push), so that every byte read finds a place.
     pub fn free_space(&self) -> usize {
@@ -448,6 +449,7 @@ impl Demarcator {
         }
         self.buffer.write(bytes)
     }
+    // ANCHOR_END: push
 
     // ANCHOR: extract
     /// Cuts the next complete message out of the buffer, if there is one (one step of the

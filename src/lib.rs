@@ -52,7 +52,6 @@ pub mod multiplexer;
 pub mod printer;
 #[doc(hidden)]
 pub mod recorder;
-#[cfg_attr(feature = "ex03", path = "../chapters/ex03_select.rs")]
 pub mod select;
 #[cfg_attr(feature = "ex07", path = "../chapters/ex07_state.rs")]
 pub mod state;

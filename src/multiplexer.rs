@@ -27,6 +27,9 @@
 //!
 //! [`select`]: crate::select
 
+// With the exercise stub in place the loop is `todo!()`, so what only it calls goes unused.
+#![cfg_attr(feature = "ex03", allow(dead_code))]
+
 use std::cmp::Reverse;
 use std::collections::{BinaryHeap, HashMap, VecDeque};
 use std::io::{self, Read};
@@ -42,6 +45,14 @@ use crate::connection::{lock, Connection, OutputBudget};
 use crate::demarcation::ProtocolError;
 use crate::error::DisconnectReason;
 use crate::select::{Interest, PollSet, Readiness, Waker};
+
+// ANCHOR: drs_loop_mod
+// The loop itself (register, wait, apply commands, serve, expire) is exercise 3: the feature
+// swaps in the student's file. A module declared in `multiplexer.rs` lives in `multiplexer/`,
+// but a `path` given here is relative to `src/`, as for a module declared in `lib.rs`.
+#[cfg_attr(feature = "ex03", path = "../chapters/ex03_drs_loop.rs")]
+mod drs_loop;
+// ANCHOR_END: drs_loop_mod
 
 /// Bytes read from one socket per `read` call (and the DRS's one read buffer).
 const READ_CHUNK: usize = 64 * 1024;
@@ -178,6 +189,8 @@ struct Listened {
     pending: bool,
     /// When the message now in its buffer was started, if one is (for the message timeout).
     partial_since: Option<Instant>,
+    /// A deadline for this client is in the heap.
+    clock_queued: bool,
     /// The pass in which it was last served: one turn per client per pass.
     served_in: u64,
 }
@@ -231,6 +244,8 @@ struct Drs<H: DrsHost> {
     reading: bool,
     /// Counts the loop's passes (see `Listened::served_in`).
     pass: u64,
+    /// Messages delivered by the last turn (a message completed: the message clock restarts).
+    delivered: usize,
     buf: Vec<u8>,
 }
 
@@ -254,28 +269,10 @@ pub(crate) fn run<H: DrsHost>(
         deadlines: BinaryHeap::new(),
         reading,
         pass: 0,
+        delivered: 0,
         buf: vec![0u8; READ_CHUNK],
     };
-    let mut set = PollSet::new();
-    let mut slots = Vec::new();
-    loop {
-        let timeout = drs.register(&mut set, &mut slots);
-        if set.wait(timeout).is_err() {
-            // Only ENOMEM and the like: let the system recover, and stay wakeable meanwhile.
-            drs.wait_for_waker(Duration::from_millis(100));
-            continue;
-        }
-        if set.readiness(0).readable {
-            drs.link.waker.drain();
-        }
-        // Commands first: they may remove a client that is also reported ready below.
-        if !drs.apply_commands() {
-            break;
-        }
-        drs.pass += 1;
-        drs.serve_ready(&set, &slots);
-        drs.expire(Instant::now());
-    }
+    drs.run_loop();
     for lingering in drs.lingering.drain(..) {
         let mut buf = [0u8; 4096];
         let _ = lingering.conn.stream.shutdown(Shutdown::Write);
@@ -285,52 +282,7 @@ pub(crate) fn run<H: DrsHost>(
 // ANCHOR_END: run
 
 impl<H: DrsHost> Drs<H> {
-    // ANCHOR: register
-    /// Fills the poll set for the next wait (waker first) and returns the wait's timeout:
-    /// zero when some client has messages pending, else the nearest deadline.
-    fn register(&mut self, set: &mut PollSet, slots: &mut Vec<Slot>) -> Option<Duration> {
-        set.clear();
-        slots.clear();
-        set.add(self.link.waker.receiver(), Interest::READ);
-        let mut pending = false;
-        for (id, entry) in &mut self.table {
-            entry.paused = self
-                .budget
-                .should_pause(entry.conn.queued_output(), entry.paused);
-            entry.conn.paused.store(entry.paused, Ordering::Relaxed);
-            let read = self.reading && !entry.paused;
-            pending |= read && entry.pending;
-            let interest = Interest {
-                read: read && !entry.pending,
-                write: entry.conn.queued_output() > 0,
-            };
-            if interest.read || interest.write {
-                set.add(&entry.conn.stream, interest);
-                slots.push(Slot::Client(*id));
-            }
-        }
-        for (i, l) in self.lingering.iter().enumerate() {
-            let interest = Interest {
-                read: !l.eof,
-                write: !l.flushed,
-            };
-            set.add(&l.conn.stream, interest);
-            slots.push(Slot::Lingering(i));
-        }
-        if pending {
-            return Some(Duration::ZERO);
-        }
-        let now = Instant::now();
-        let linger = self.lingering.iter().map(|l| l.deadline).min();
-        let message = self.deadlines.peek().map(|Reverse((at, _))| *at);
-        [linger, message]
-            .into_iter()
-            .flatten()
-            .min()
-            .map(|at| at.saturating_duration_since(now))
-    }
-    // ANCHOR_END: register
-
+    /// Waits on the waker alone, at most `timeout`: how the loop rides out a failing `poll`.
     fn wait_for_waker(&self, timeout: Duration) {
         let mut set = PollSet::new();
         set.add(self.link.waker.receiver(), Interest::READ);
@@ -352,6 +304,7 @@ impl<H: DrsHost> Drs<H> {
                                 paused: false,
                                 pending: false,
                                 partial_since: None,
+                                clock_queued: false,
                                 served_in: 0,
                             },
                         );
@@ -369,38 +322,6 @@ impl<H: DrsHost> Drs<H> {
     }
     // ANCHOR_END: apply_commands
 
-    /// Serves every client and lingering socket the last wait reported, and every client
-    /// with messages pending.
-    fn serve_ready(&mut self, set: &PollSet, slots: &[Slot]) {
-        // Backwards, so that removing lingering socket `i` (a swap with the last) never moves
-        // one this pass has yet to look at.
-        for (i, slot) in slots.iter().enumerate().rev() {
-            let ready = set.readiness(i + 1);
-            match *slot {
-                Slot::Client(id) if ready.any() => self.serve(id, ready),
-                Slot::Client(_) => {}
-                Slot::Lingering(index) if ready.any() => {
-                    if !advance_linger(&mut self.lingering[index], &mut self.buf) {
-                        self.lingering.swap_remove(index);
-                    }
-                }
-                Slot::Lingering(_) => {}
-            }
-        }
-        if !self.reading {
-            return;
-        }
-        let pending: Vec<ClientId> = self
-            .table
-            .iter()
-            .filter(|(_, e)| e.pending && !e.paused)
-            .map(|(id, _)| *id)
-            .collect();
-        for id in pending {
-            self.serve(id, Readiness::default());
-        }
-    }
-
     // ANCHOR: serve
     /// Serves one client: write what it is owed, give it a turn if it may be read, write the
     /// replies that turn produced (one write for all of them), and disconnect it if it must go.
@@ -416,6 +337,7 @@ impl<H: DrsHost> Drs<H> {
         let conn = Arc::clone(&entry.conn);
         let may_read = self.reading && !entry.paused;
         let wants_turn = ready.readable || ready.hangup || entry.pending;
+        self.delivered = 0;
         let mut end = match self.write_owed(&conn) {
             Err(reason) => TurnEnd::Close(reason),
             // A hang-up while paused: read anyway, to learn the reason now rather than spin.
@@ -442,6 +364,7 @@ impl<H: DrsHost> Drs<H> {
     }
     // ANCHOR_END: serve
 
+    // ANCHOR: write_owed
     /// Writes what the client is owed; the error that ends it, if writing failed (here or
     /// earlier on another thread).
     fn write_owed(&self, conn: &Connection) -> Result<(), DisconnectReason> {
@@ -454,6 +377,7 @@ impl<H: DrsHost> Drs<H> {
         conn.flush().map_err(|e| DisconnectReason::io(&e))?;
         Ok(())
     }
+    // ANCHOR_END: write_owed
 
     // ANCHOR: turn
     /// One client's turn: deliver the messages already buffered, read more, deliver, until
@@ -510,6 +434,7 @@ impl<H: DrsHost> Drs<H> {
         if bytes > 0 {
             self.host.heard_from(conn);
         }
+        self.delivered = messages;
         end
     }
     // ANCHOR_END: turn
@@ -543,7 +468,9 @@ impl<H: DrsHost> Drs<H> {
         conn.is_closed().then_some(TurnEnd::Gone)
     }
 
-    /// Starts or clears the client's message timer after a turn.
+    /// Starts, restarts or clears the client's message clock after a turn: it measures how
+    /// long the message now at the front of the buffer has been in the making, so it
+    /// restarts whenever a message completes and stops when the buffer is empty.
     fn track_partial(&mut self, id: ClientId) {
         let Some(timeout) = self.settings.message_timeout else {
             return;
@@ -554,10 +481,15 @@ impl<H: DrsHost> Drs<H> {
         let buffered = lock(&entry.conn.inbox).buffered();
         if buffered == 0 {
             entry.partial_since = None;
-        } else if entry.partial_since.is_none() {
+        } else if entry.partial_since.is_none() || self.delivered > 0 {
             let now = Instant::now();
             entry.partial_since = Some(now);
-            self.deadlines.push(Reverse((now + timeout, id)));
+            // One deadline per client in the heap: a restarted clock is re-queued when its
+            // old deadline comes up, so a busy client does not push one per turn.
+            if !entry.clock_queued {
+                entry.clock_queued = true;
+                self.deadlines.push(Reverse((now + timeout, id)));
+            }
         }
     }
 
@@ -576,15 +508,20 @@ impl<H: DrsHost> Drs<H> {
             let Some(entry) = self.table.get_mut(&id) else {
                 continue;
             };
+            entry.clock_queued = false;
             let Some(since) = entry.partial_since else {
                 continue;
             };
             if since + timeout > now {
-                continue; // a newer timer for this client is in the heap
+                // The clock restarted since this deadline was queued: queue the new one.
+                entry.clock_queued = true;
+                self.deadlines.push(Reverse((since + timeout, id)));
+                continue;
             }
             if !reading || entry.paused || entry.pending {
                 // We are the ones not reading: the client gets a fresh allowance.
                 entry.partial_since = Some(now);
+                entry.clock_queued = true;
                 self.deadlines.push(Reverse((now + timeout, id)));
                 continue;
             }
@@ -596,6 +533,7 @@ impl<H: DrsHost> Drs<H> {
         }
     }
 
+    // ANCHOR: disconnect
     /// Ends a client for `reason`: forget it, and if this call reported it, close its socket.
     fn disconnect(&mut self, conn: &Arc<Connection>, reason: DisconnectReason) {
         self.table.remove(&conn.client.id);
@@ -604,6 +542,7 @@ impl<H: DrsHost> Drs<H> {
             self.let_go(Arc::clone(conn), linger);
         }
     }
+    // ANCHOR_END: disconnect
 
     // ANCHOR: linger
     /// Closes a client's socket: at once when it is broken, else gracefully (flush, half-close,
@@ -657,6 +596,7 @@ fn advance_linger(l: &mut Lingering, buf: &mut [u8]) -> bool {
 }
 // ANCHOR_END: linger
 
+// ANCHOR: end_of_stream
 /// Why a client whose stream ended goes: a write error already met, a message cut short by
 /// the end, or simply the peer closing.
 fn end_of_stream(conn: &Connection) -> DisconnectReason {
@@ -668,6 +608,7 @@ fn end_of_stream(conn: &Connection) -> DisconnectReason {
         Err(e) => DisconnectReason::Protocol(e),
     }
 }
+// ANCHOR_END: end_of_stream
 
 /// What draining a socket's input found.
 enum Drained {
@@ -692,6 +633,7 @@ fn discard_input(conn: &Connection, buf: &mut [u8]) -> Drained {
     }
 }
 
+// ANCHOR: close_gracefully
 /// The last step of `stop()`: every client left is given what was queued for it (waiting at
 /// most `linger` for those that do not take it), then a FIN; its pending input is drained
 /// first, because closing with unread input would send a reset instead.
@@ -718,3 +660,4 @@ pub(crate) fn close_gracefully(conns: &[Arc<Connection>], linger: Duration) {
         while matches!((&conn.stream).read(&mut sink), Ok(n) if n > 0) {}
     }
 }
+// ANCHOR_END: close_gracefully

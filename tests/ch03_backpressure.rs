@@ -253,3 +253,25 @@ fn an_empty_queue_is_never_refused() {
     assert_eq!(read_n(&mut reader, 5), b"hello");
     let _ = TcpStream::shutdown(&reader, std::net::Shutdown::Both);
 }
+
+/// The message clock measures one message, not the connection: a client that keeps
+/// completing messages, always with the next one already started, is never timed out.
+#[test]
+fn a_client_that_keeps_completing_messages_is_not_timed_out() {
+    let config = Config {
+        framing: Framing::length(),
+        message_timeout: Some(Duration::from_millis(150)),
+        ..Config::default()
+    };
+    let (server, events) = start(config, true);
+    let mut c = connect(addr(&server));
+    let id = events.expect_connected(TIMEOUT).unwrap().id;
+    write(&mut c, &[0]); // the first header's first byte
+    for _ in 0..8 {
+        // The slow peer this test plays: 50 ms between its writes, 400 ms in all.
+        thread::sleep(Duration::from_millis(50));
+        write(&mut c, &[4, b'o', b'k', 0]); // finish "ok", start the next header
+        assert_eq!(read_n(&mut c, 4), [0, 4, b'o', b'k']);
+    }
+    assert!(server.client_info(id).is_some(), "still connected");
+}
