@@ -110,7 +110,7 @@ pub(crate) struct Shared {
     /// The central client DB (chapter 4).
     pub(crate) db: ClientDb<Connection>,
     /// The DRS's command queue and waker: how other threads talk to the DRS thread.
-    drs: Arc<DrsLink>,
+    pub(crate) drs: Arc<DrsLink>,
     /// Output queued for all clients together, and its bounds.
     pub(crate) budget: Arc<OutputBudget>,
     /// The server's state flags (chapter 7).

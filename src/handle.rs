@@ -114,7 +114,7 @@ impl ServerHandle {
             keepalive: shared.config.keepalive.clone(),
             max_clients: shared.config.max_clients,
             queued_output: (shared.budget.total(), shared.budget.total_limit()),
-            lingering: 0,
+            lingering: shared.drs.lingering(),
             clients: clients.iter().map(|(_, c)| shared.client_info(c)).collect(),
         }
     }

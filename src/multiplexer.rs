@@ -34,7 +34,7 @@ use std::cmp::Reverse;
 use std::collections::{BinaryHeap, HashMap, VecDeque};
 use std::io::{self, Read};
 use std::net::Shutdown;
-use std::sync::atomic::Ordering;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
@@ -99,6 +99,8 @@ pub(crate) struct DrsLink {
     queue: Mutex<VecDeque<Command>>,
     /// Interrupts the DRS's `poll`.
     waker: Waker,
+    /// How many closed sockets the DRS is still letting go, for `show`.
+    lingering: AtomicUsize,
 }
 // ANCHOR_END: command
 
@@ -107,6 +109,7 @@ impl DrsLink {
         Ok(DrsLink {
             queue: Mutex::new(VecDeque::new()),
             waker: Waker::new()?,
+            lingering: AtomicUsize::new(0),
         })
     }
 
@@ -144,6 +147,11 @@ impl DrsLink {
         if thread.thread().id() != std::thread::current().id() {
             let _ = thread.join();
         }
+    }
+
+    /// Closed sockets still lingering (as of the DRS's last pass).
+    pub(crate) fn lingering(&self) -> usize {
+        self.lingering.load(Ordering::Relaxed)
     }
 
     /// Drops every pending command (the server stopped; the DB is empty).
@@ -273,6 +281,7 @@ pub(crate) fn run<H: DrsHost>(
         buf: vec![0u8; READ_CHUNK],
     };
     drs.run_loop();
+    drs.link.lingering.store(0, Ordering::Relaxed);
     for lingering in drs.lingering.drain(..) {
         let mut buf = [0u8; 4096];
         let _ = lingering.conn.stream.shutdown(Shutdown::Write);
@@ -496,6 +505,9 @@ impl<H: DrsHost> Drs<H> {
     /// Ends clients whose message timer ran out, and sockets whose linger deadline passed.
     fn expire(&mut self, now: Instant) {
         self.lingering.retain(|l| l.deadline > now);
+        self.link
+            .lingering
+            .store(self.lingering.len(), Ordering::Relaxed);
         let Some(timeout) = self.settings.message_timeout else {
             return;
         };

@@ -181,3 +181,28 @@ fn stop_delivers_what_was_queued_then_eof() {
     });
     assert_eq!(reasons.len(), 3);
 }
+
+/// A closed client that has not sent its FIN yet lingers, and `show` counts it as closing;
+/// its FIN ends the lingering.
+#[test]
+fn a_lingering_close_shows_until_the_peer_fin() {
+    let (server, events) = start(Config::default(), false);
+    let mut c = connect(addr(&server));
+    let id = events.expect_connected(TIMEOUT).unwrap().id;
+    assert!(server.disconnect(id));
+    let closing = |n: usize| {
+        let deadline = std::time::Instant::now() + TIMEOUT;
+        while std::time::Instant::now() < deadline {
+            if server.info().lingering == n {
+                return true;
+            }
+            thread::sleep(std::time::Duration::from_millis(1)); // a polling interval
+        }
+        false
+    };
+    assert!(closing(1), "lingering:\n{}", server.show());
+    assert!(server.show().contains("1 closing"), "{}", server.show());
+    assert_eq!(read_all_then_eof(&mut c), b"");
+    drop(c); // our FIN
+    assert!(closing(0), "still lingering:\n{}", server.show());
+}
