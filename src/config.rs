@@ -9,6 +9,7 @@ use std::time::Duration;
 
 use crate::demarcation::Framing;
 use crate::keepalive::KeepAliveConfig;
+use crate::poller::PollerKind;
 
 // ANCHOR: config
 /// The server's settings; `Config::default()` is what `TcpServer::new` uses.
@@ -59,6 +60,9 @@ pub struct Config {
     pub max_lingering: usize,
     /// How each client's byte stream is cut into messages (chapter 6).
     pub framing: Framing,
+    /// Which kernel call the DRS waits in: `epoll` on Linux (cost grows with the ready
+    /// clients), `poll` elsewhere and on request (portable; cost grows with all clients).
+    pub poller: PollerKind,
     /// Keep-alive (chapter 8); `None` disables it.
     pub keepalive: Option<KeepAliveConfig>,
 }
@@ -81,6 +85,7 @@ impl Default for Config {
             linger: Duration::from_secs(2),
             max_lingering: 1024,
             framing: Framing::None,
+            poller: PollerKind::default(),
             keepalive: None,
         }
     }

@@ -432,9 +432,13 @@ impl Shared {
         let budget = Arc::clone(&self.budget);
         let settings = DrsSettings::from_config(&self.config);
         let reading = !self.flags().contains(ServerFlags::NOT_LISTENING);
+        let poller = self
+            .drs
+            .new_poller(self.config.poller)
+            .map_err(|source| self.spawn_error(source))?;
         thread::Builder::new()
             .name(format!("drs-{}", self.name))
-            .spawn(move || multiplexer::run(host, link, budget, settings, reading))
+            .spawn(move || multiplexer::run(host, link, budget, settings, poller, reading))
             .map_err(|source| self.spawn_error(source))
     }
 
@@ -560,7 +564,7 @@ impl Shared {
                 Err(e) => conn.record_write_error(e),
             }
         }
-        self.drs.output_queued();
+        self.drs.output_queued(conn.client.id);
         Ok(())
     }
     // ANCHOR_END: queue_output
@@ -697,7 +701,7 @@ impl KeepAliveHost for Shared {
         };
         if conn.queue(&frame, false).is_ok() {
             conn.stats.keepalives_out.fetch_add(1, Ordering::Relaxed);
-            self.drs.output_queued();
+            self.drs.output_queued(id);
         }
     }
 }

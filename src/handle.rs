@@ -111,6 +111,7 @@ impl ServerHandle {
             addr,
             flags: shared.flags(),
             framing: shared.config.framing.clone(),
+            poller: shared.config.poller,
             keepalive: shared.config.keepalive.clone(),
             max_clients: shared.config.max_clients,
             queued_output: (shared.budget.total(), shared.budget.total_limit()),

@@ -8,6 +8,7 @@ use std::time::Duration;
 use crate::client::Client;
 use crate::demarcation::Framing;
 use crate::keepalive::KeepAliveConfig;
+use crate::poller::PollerKind;
 use crate::state::{ClientFlags, ServerFlags};
 
 /// A snapshot of one client for `show` and for programs.
@@ -50,6 +51,8 @@ pub struct ServerInfo {
     pub flags: ServerFlags,
     /// The framing in force.
     pub framing: Framing,
+    /// What the DRS waits in.
+    pub poller: PollerKind,
     /// Keep-alive settings, when on.
     pub keepalive: Option<KeepAliveConfig>,
     /// The connection cap.
@@ -69,6 +72,7 @@ impl fmt::Display for ServerInfo {
         writeln!(f, "tcp-server \"{}\" on {}", self.name, self.addr)?;
         writeln!(f, "  state:     {}", self.flags)?;
         writeln!(f, "  framing:   {}", self.framing)?;
+        writeln!(f, "  poller:    {}", self.poller)?;
         if let Some(ka) = &self.keepalive {
             writeln!(f, "  keepalive: {ka}")?;
         }

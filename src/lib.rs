@@ -48,6 +48,7 @@ pub mod handle;
 pub mod info;
 pub mod keepalive;
 pub mod multiplexer;
+pub mod poller;
 #[doc(hidden)]
 pub mod printer;
 #[doc(hidden)]
@@ -66,5 +67,6 @@ pub use demarcation::{ByteOrder, FrameError, Framing, ProtocolError};
 pub use error::{DisconnectReason, SendError, ServerError};
 pub use info::{ClientInfo, ServerInfo};
 pub use keepalive::KeepAliveConfig;
+pub use poller::PollerKind;
 pub use state::{ClientFlags, ServerFlags, StateError};
 pub use sys::raise_fd_limit;

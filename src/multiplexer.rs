@@ -44,6 +44,7 @@ use crate::config::Config;
 use crate::connection::{lock, Connection, OutputBudget};
 use crate::demarcation::ProtocolError;
 use crate::error::DisconnectReason;
+use crate::poller::{Poller, PollerKind};
 use crate::select::{Interest, PollSet, Readiness, Waker};
 
 // ANCHOR: drs_loop_mod
@@ -56,6 +57,9 @@ mod drs_loop;
 
 /// Bytes read from one socket per `read` call (and the DRS's one read buffer).
 const READ_CHUNK: usize = 64 * 1024;
+
+/// The waker's token in the poller; client ids, the other tokens, start at 1.
+const WAKER: u64 = 0;
 
 // ANCHOR: host
 /// What the DRS needs from the rest of the server; the controller implements it.
@@ -87,6 +91,9 @@ pub(crate) enum Command {
     /// The client left the DB (the course's `ClientFDStopListen`): forget it and close its
     /// socket, lingering unless the socket is broken.
     Close { conn: Arc<Connection>, linger: bool },
+    /// Another thread queued output for the client that the socket did not take at once:
+    /// poll it for writability.
+    WantWrite(ClientId),
     /// Read from clients (`true`), or only write to them (`false`: listening disabled).
     Reading(bool),
     /// Leave the loop (server stopping).
@@ -133,9 +140,20 @@ impl DrsLink {
         self.push(Command::Reading(reading));
     }
 
-    /// Output was queued for a client: the DRS's next pass polls it for writability.
-    pub(crate) fn output_queued(&self) {
-        self.waker.wake();
+    /// Output was queued for a client and not all written: the DRS polls it for writability.
+    pub(crate) fn output_queued(&self, id: ClientId) {
+        self.push(Command::WantWrite(id));
+    }
+
+    /// A poller of `kind` with the waker already registered: what the DRS thread waits on.
+    /// Made before the thread starts, so that failing to make it is an error of `start`.
+    ///
+    /// # Errors
+    /// What creating the poller or registering the waker reports.
+    pub(crate) fn new_poller(&self, kind: PollerKind) -> io::Result<Poller> {
+        let mut poller = Poller::new(kind)?;
+        poller.add(self.waker.receiver(), WAKER, Interest::READ)?;
+        Ok(poller)
     }
     // ANCHOR_END: link_api
 
@@ -191,10 +209,14 @@ impl DrsSettings {
 /// One client as the DRS sees it.
 struct Listened {
     conn: Arc<Connection>,
+    /// What the poller waits for on its socket now; changed only when what we want changes.
+    registered: Interest,
     /// Its output is backed up: it is not read until the queue drains (backpressure).
     paused: bool,
     /// Complete messages are waiting in its buffer: its last turn ended on the message bound.
     pending: bool,
+    /// It is on the DRS's list of clients with messages pending.
+    listed_pending: bool,
     /// When the message now in its buffer was started, if one is (for the message timeout).
     partial_since: Option<Instant>,
     /// A deadline for this client is in the heap.
@@ -207,6 +229,8 @@ struct Listened {
 /// A socket the server closed and is letting go gracefully.
 struct Lingering {
     conn: Arc<Connection>,
+    /// What the poller waits for on its socket now.
+    registered: Interest,
     /// Its output is written and its write side shut down.
     flushed: bool,
     /// The peer's FIN arrived: nothing more to drain.
@@ -215,11 +239,22 @@ struct Lingering {
     deadline: Instant,
 }
 
+impl Lingering {
+    /// Drain until the FIN, write until flushed.
+    fn interest(&self) -> Interest {
+        Interest {
+            read: !self.eof,
+            write: !self.flushed,
+        }
+    }
+}
+
 /// How one client's turn ended.
 enum TurnEnd {
     /// The socket had no more to read.
     Idle,
-    /// The byte bound was reached; the socket may hold more (`poll` will say).
+    /// The byte bound was reached; the socket may hold more (the poller will say: it is
+    /// level-triggered).
     More,
     /// The message bound was reached with complete messages still buffered.
     Pending,
@@ -229,11 +264,12 @@ enum TurnEnd {
     Close(DisconnectReason),
 }
 
-/// Where one registered descriptor of a pass came from.
-#[derive(Clone, Copy)]
-enum Slot {
-    Client(ClientId),
-    Lingering(usize),
+/// A deadline the DRS keeps, in one heap: a client's message clock, or the end of a
+/// lingering close. Entries that no longer apply are skipped when they come up.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+enum Timer {
+    Message(ClientId),
+    Linger(ClientId),
 }
 
 /// The DRS thread's state.
@@ -242,12 +278,16 @@ struct Drs<H: DrsHost> {
     link: Arc<DrsLink>,
     budget: Arc<OutputBudget>,
     settings: DrsSettings,
+    /// Every socket the DRS waits on, registered once under its client's id.
+    poller: Poller,
     /// The clients it listens to.
     table: HashMap<ClientId, Listened>,
-    /// Closed sockets still being let go.
-    lingering: Vec<Lingering>,
-    /// Message-timeout deadlines, earliest first (stale entries are skipped when popped).
-    deadlines: BinaryHeap<Reverse<(Instant, ClientId)>>,
+    /// Closed sockets still being let go, under the id their client had.
+    lingering: HashMap<ClientId, Lingering>,
+    /// Clients whose last turn left complete messages: served next pass without waiting.
+    pending: Vec<ClientId>,
+    /// Deadlines, earliest first.
+    timers: BinaryHeap<Reverse<(Instant, Timer)>>,
     /// False while listening is disabled.
     reading: bool,
     /// Counts the loop's passes (see `Listened::served_in`).
@@ -265,6 +305,7 @@ pub(crate) fn run<H: DrsHost>(
     link: Arc<DrsLink>,
     budget: Arc<OutputBudget>,
     settings: DrsSettings,
+    poller: Poller,
     reading: bool,
 ) {
     let mut drs = Drs {
@@ -272,9 +313,11 @@ pub(crate) fn run<H: DrsHost>(
         link,
         budget,
         settings,
+        poller,
         table: HashMap::new(),
-        lingering: Vec::new(),
-        deadlines: BinaryHeap::new(),
+        lingering: HashMap::new(),
+        pending: Vec::new(),
+        timers: BinaryHeap::new(),
         reading,
         pass: 0,
         delivered: 0,
@@ -282,7 +325,7 @@ pub(crate) fn run<H: DrsHost>(
     };
     drs.run_loop();
     drs.link.lingering.store(0, Ordering::Relaxed);
-    for lingering in drs.lingering.drain(..) {
+    for (_, lingering) in drs.lingering.drain() {
         let mut buf = [0u8; 4096];
         let _ = lingering.conn.stream.shutdown(Shutdown::Write);
         let _ = discard_input(&lingering.conn, &mut buf);
@@ -291,7 +334,7 @@ pub(crate) fn run<H: DrsHost>(
 // ANCHOR_END: run
 
 impl<H: DrsHost> Drs<H> {
-    /// Waits on the waker alone, at most `timeout`: how the loop rides out a failing `poll`.
+    /// Waits on the waker alone, at most `timeout`: how the loop rides out a failing wait.
     fn wait_for_waker(&self, timeout: Duration) {
         let mut set = PollSet::new();
         set.add(self.link.waker.receiver(), Interest::READ);
@@ -303,33 +346,84 @@ impl<H: DrsHost> Drs<H> {
     fn apply_commands(&mut self) -> bool {
         for command in self.link.take_all() {
             match command {
-                Command::Listen(conn) => {
-                    // A client disconnected before we got here is already closed: skip it.
-                    if !conn.is_closed() {
-                        self.table.insert(
-                            conn.client.id,
-                            Listened {
-                                conn,
-                                paused: false,
-                                pending: false,
-                                partial_since: None,
-                                clock_queued: false,
-                                served_in: 0,
-                            },
-                        );
+                Command::Listen(conn) => self.listen(conn),
+                Command::Close { conn, linger } => {
+                    let registered = self.table.remove(&conn.client.id).is_some();
+                    self.let_go(conn, linger, registered);
+                }
+                Command::WantWrite(id) => self.sync(id),
+                Command::Reading(reading) => {
+                    self.reading = reading;
+                    let ids: Vec<ClientId> = self.table.keys().copied().collect();
+                    for id in ids {
+                        self.sync(id);
                     }
                 }
-                Command::Close { conn, linger } => {
-                    self.table.remove(&conn.client.id);
-                    self.let_go(conn, linger);
-                }
-                Command::Reading(reading) => self.reading = reading,
                 Command::Stop => return false,
             }
         }
         true
     }
     // ANCHOR_END: apply_commands
+
+    // ANCHOR: listen
+    /// Starts listening to a new client: one registration, kept until it leaves.
+    fn listen(&mut self, conn: Arc<Connection>) {
+        // A client disconnected before we got here is already closed: skip it.
+        if conn.is_closed() {
+            return;
+        }
+        let id = conn.client.id;
+        let interest = Interest {
+            read: self.reading,
+            write: conn.queued_output() > 0,
+        };
+        if let Err(e) = self.poller.add(&conn.stream, id.0, interest) {
+            // The kernel refused to watch it (out of memory, epoll's watch limit): a client we
+            // cannot serve is a client we must end now, rather than leave unheard.
+            if self.host.disconnect(&conn, DisconnectReason::io(&e)) {
+                conn.discard_output();
+            }
+            return;
+        }
+        self.table.insert(
+            id,
+            Listened {
+                conn,
+                registered: interest,
+                paused: false,
+                pending: false,
+                listed_pending: false,
+                partial_since: None,
+                clock_queued: false,
+                served_in: 0,
+            },
+        );
+    }
+
+    /// Brings a client's registration in step with what we want of it now: read unless
+    /// paused, pending or listening is disabled; write while output is queued. Called after
+    /// anything that may change that, so that nothing is re-registered for nothing.
+    fn sync(&mut self, id: ClientId) {
+        let Some(entry) = self.table.get_mut(&id) else {
+            return;
+        };
+        let queued = entry.conn.queued_output();
+        entry.paused = self.budget.should_pause(queued, entry.paused);
+        entry.conn.paused.store(entry.paused, Ordering::Relaxed);
+        let want = Interest {
+            read: self.reading && !entry.paused && !entry.pending,
+            write: queued > 0,
+        };
+        if want != entry.registered && self.poller.modify(&entry.conn.stream, id.0, want).is_ok() {
+            entry.registered = want;
+        }
+        if entry.pending && !entry.listed_pending {
+            entry.listed_pending = true;
+            self.pending.push(id);
+        }
+    }
+    // ANCHOR_END: listen
 
     // ANCHOR: serve
     /// Serves one client: write what it is owed, give it a turn if it may be read, write the
@@ -344,6 +438,8 @@ impl<H: DrsHost> Drs<H> {
         }
         entry.served_in = pass;
         let conn = Arc::clone(&entry.conn);
+        // Fresh, because the server-wide bound may have been passed since it was last synced.
+        entry.paused = self.budget.should_pause(conn.queued_output(), entry.paused);
         let may_read = self.reading && !entry.paused;
         let wants_turn = ready.readable || ready.hangup || entry.pending;
         self.delivered = 0;
@@ -368,6 +464,7 @@ impl<H: DrsHost> Drs<H> {
                     entry.pending = pending;
                 }
                 self.track_partial(id);
+                self.sync(id);
             }
         }
     }
@@ -497,88 +594,145 @@ impl<H: DrsHost> Drs<H> {
             // old deadline comes up, so a busy client does not push one per turn.
             if !entry.clock_queued {
                 entry.clock_queued = true;
-                self.deadlines.push(Reverse((now + timeout, id)));
+                self.timers
+                    .push(Reverse((now + timeout, Timer::Message(id))));
             }
         }
     }
 
-    /// Ends clients whose message timer ran out, and sockets whose linger deadline passed.
+    /// Ends clients whose message clock ran out, and sockets whose linger deadline passed.
     fn expire(&mut self, now: Instant) {
-        self.lingering.retain(|l| l.deadline > now);
-        self.link
-            .lingering
-            .store(self.lingering.len(), Ordering::Relaxed);
-        let Some(timeout) = self.settings.message_timeout else {
-            return;
-        };
-        while let Some(Reverse((at, id))) = self.deadlines.peek().copied() {
+        while let Some(Reverse((at, timer))) = self.timers.peek().copied() {
             if at > now {
                 break;
             }
-            self.deadlines.pop();
-            let reading = self.reading;
-            let Some(entry) = self.table.get_mut(&id) else {
-                continue;
-            };
-            entry.clock_queued = false;
-            let Some(since) = entry.partial_since else {
-                continue;
-            };
-            if since + timeout > now {
-                // The clock restarted since this deadline was queued: queue the new one.
-                entry.clock_queued = true;
-                self.deadlines.push(Reverse((since + timeout, id)));
-                continue;
+            self.timers.pop();
+            match timer {
+                Timer::Linger(id) => {
+                    if self.lingering.get(&id).is_some_and(|l| l.deadline <= now) {
+                        self.end_linger(id);
+                    }
+                }
+                Timer::Message(id) => self.message_clock_ran_out(id, now),
             }
-            if !reading || entry.paused || entry.pending {
-                // We are the ones not reading: the client gets a fresh allowance.
-                entry.partial_since = Some(now);
-                entry.clock_queued = true;
-                self.deadlines.push(Reverse((now + timeout, id)));
-                continue;
-            }
-            let conn = Arc::clone(&entry.conn);
-            let buffered = lock(&conn.inbox).buffered();
-            let after_ms = timeout.as_millis().min(u64::MAX as u128) as u64;
-            let e = ProtocolError::MessageTimeout { after_ms, buffered };
-            self.disconnect(&conn, DisconnectReason::Protocol(e));
         }
+        self.link
+            .lingering
+            .store(self.lingering.len(), Ordering::Relaxed);
+    }
+
+    /// A message deadline came up: end the client if its message really took too long.
+    fn message_clock_ran_out(&mut self, id: ClientId, now: Instant) {
+        let Some(timeout) = self.settings.message_timeout else {
+            return;
+        };
+        let reading = self.reading;
+        let Some(entry) = self.table.get_mut(&id) else {
+            return;
+        };
+        entry.clock_queued = false;
+        let Some(since) = entry.partial_since else {
+            return;
+        };
+        let mut requeue = |at: Instant, entry: &mut Listened| {
+            entry.clock_queued = true;
+            self.timers.push(Reverse((at, Timer::Message(id))));
+        };
+        if since + timeout > now {
+            // The clock restarted since this deadline was queued: queue the new one.
+            requeue(since + timeout, entry);
+            return;
+        }
+        if !reading || entry.paused || entry.pending {
+            // We are the ones not reading: the client gets a fresh allowance.
+            entry.partial_since = Some(now);
+            requeue(now + timeout, entry);
+            return;
+        }
+        let conn = Arc::clone(&entry.conn);
+        let buffered = lock(&conn.inbox).buffered();
+        let after_ms = timeout.as_millis().min(u64::MAX as u128) as u64;
+        let e = ProtocolError::MessageTimeout { after_ms, buffered };
+        self.disconnect(&conn, DisconnectReason::Protocol(e));
     }
 
     // ANCHOR: disconnect
     /// Ends a client for `reason`: forget it, and if this call reported it, close its socket.
+    /// If another thread reported it first, its `Close` command closes the socket.
     fn disconnect(&mut self, conn: &Arc<Connection>, reason: DisconnectReason) {
-        self.table.remove(&conn.client.id);
+        let registered = self.table.remove(&conn.client.id).is_some();
         let linger = !reason.socket_is_broken();
         if self.host.disconnect(conn, reason) {
-            self.let_go(Arc::clone(conn), linger);
+            self.let_go(Arc::clone(conn), linger, registered);
+        } else if registered {
+            let _ = self.poller.remove(&conn.stream, conn.client.id.0);
         }
     }
     // ANCHOR_END: disconnect
 
     // ANCHOR: linger
     /// Closes a client's socket: at once when it is broken, else gracefully (flush, half-close,
-    /// drain until the peer's FIN or the deadline).
-    fn let_go(&mut self, conn: Arc<Connection>, linger: bool) {
+    /// drain until the peer's FIN or the deadline). `registered`: the socket is still in the
+    /// poller (as a client); it is deregistered before it is closed.
+    fn let_go(&mut self, conn: Arc<Connection>, linger: bool, registered: bool) {
         conn.busy.store(false, Ordering::Relaxed);
-        if !linger {
-            conn.discard_output();
-            return; // dropping the last handle closes the socket
-        }
-        if self.lingering.len() >= self.settings.max_lingering {
-            let _ = conn.flush();
-            let _ = conn.stream.shutdown(Shutdown::Write);
-            let _ = discard_input(&conn, &mut self.buf);
-            return;
-        }
+        let id = conn.client.id;
         let mut lingering = Lingering {
             conn,
+            registered: Interest::default(),
             flushed: false,
             eof: false,
             deadline: Instant::now() + self.settings.linger,
         };
-        if advance_linger(&mut lingering, &mut self.buf) {
-            self.lingering.push(lingering);
+        let keep = if !linger {
+            lingering.conn.discard_output();
+            false
+        } else if self.lingering.len() >= self.settings.max_lingering {
+            // Too many already: one last try, then close without waiting.
+            let _ = advance_linger(&mut lingering, &mut self.buf);
+            false
+        } else {
+            advance_linger(&mut lingering, &mut self.buf)
+        };
+        let want = lingering.interest();
+        let watched = keep
+            && if registered {
+                self.poller.modify(&lingering.conn.stream, id.0, want)
+            } else {
+                self.poller.add(&lingering.conn.stream, id.0, want)
+            }
+            .is_ok();
+        if !watched {
+            if registered {
+                let _ = self.poller.remove(&lingering.conn.stream, id.0);
+            }
+            return; // dropping the last handle closes the socket
+        }
+        lingering.registered = want;
+        self.timers
+            .push(Reverse((lingering.deadline, Timer::Linger(id))));
+        self.lingering.insert(id, lingering);
+    }
+
+    /// A lingering socket is ready: take the next step, and stop watching it once done.
+    fn linger_ready(&mut self, id: ClientId) {
+        let Some(l) = self.lingering.get_mut(&id) else {
+            return;
+        };
+        if !advance_linger(l, &mut self.buf) {
+            self.end_linger(id);
+            return;
+        }
+        let want = l.interest();
+        if want != l.registered && self.poller.modify(&l.conn.stream, id.0, want).is_ok() {
+            l.registered = want;
+        }
+    }
+
+    /// Stops watching a lingering socket and closes it.
+    fn end_linger(&mut self, id: ClientId) {
+        if let Some(l) = self.lingering.remove(&id) {
+            let _ = self.poller.remove(&l.conn.stream, id.0);
         }
     }
 }

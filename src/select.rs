@@ -92,16 +92,9 @@ impl PollSet {
 
     /// Adds a descriptor with what to wait for; returns its index for [`PollSet::readiness`].
     pub fn add(&mut self, fd: &impl AsRawFd, interest: Interest) -> usize {
-        let mut events = 0;
-        if interest.read {
-            events |= POLLIN;
-        }
-        if interest.write {
-            events |= POLLOUT;
-        }
         self.fds.push(PollFd {
             fd: fd.as_raw_fd(),
-            events,
+            events: poll_events(interest),
             revents: 0,
         });
         self.fds.len() - 1
@@ -123,11 +116,7 @@ impl PollSet {
     /// # Errors
     /// Whatever `poll(2)` reports other than `EINTR` (for example `ENOMEM`).
     pub fn wait(&mut self, timeout: Option<Duration>) -> io::Result<usize> {
-        let timeout_ms = match timeout {
-            None => -1,
-            // Round up so a 0.5 ms timeout does not become a busy 0 ms poll.
-            Some(t) => t.as_nanos().div_ceil(1_000_000).min(i32::MAX as u128) as i32,
-        };
+        let timeout_ms = timeout_ms(timeout);
         for entry in &mut self.fds {
             entry.revents = 0;
         }
@@ -139,13 +128,38 @@ impl PollSet {
         let Some(entry) = self.fds.get(index) else {
             return Readiness::default();
         };
-        let r = entry.revents;
-        Readiness {
-            readable: r & POLLIN != 0,
-            writable: r & POLLOUT != 0,
-            hangup: r & (POLLHUP | POLLERR | POLLNVAL) != 0,
-        }
+        readiness_of(entry.revents)
     }
+}
+
+/// A wait's timeout in the milliseconds `poll(2)` and `epoll_wait(2)` take: -1 for none,
+/// rounded up so that a 0.5 ms timeout does not become a busy 0 ms poll.
+pub(crate) fn timeout_ms(timeout: Option<Duration>) -> i32 {
+    match timeout {
+        None => -1,
+        Some(t) => t.as_nanos().div_ceil(1_000_000).min(i32::MAX as u128) as i32,
+    }
+}
+
+/// What `poll(2)` reported in one entry's `revents`.
+pub(crate) fn readiness_of(revents: i16) -> Readiness {
+    Readiness {
+        readable: revents & POLLIN != 0,
+        writable: revents & POLLOUT != 0,
+        hangup: revents & (POLLHUP | POLLERR | POLLNVAL) != 0,
+    }
+}
+
+/// The `events` bits of a `pollfd` for an interest.
+pub(crate) fn poll_events(interest: Interest) -> i16 {
+    let mut events = 0;
+    if interest.read {
+        events |= POLLIN;
+    }
+    if interest.write {
+        events |= POLLOUT;
+    }
+    events
 }
 // ANCHOR_END: poll_set
 

@@ -232,3 +232,98 @@ pub fn wait_for_stop_signal(stream: &mut UnixStream) {
     let _ = stream.read(&mut byte);
 }
 // ANCHOR_END: signals
+
+// ANCHOR: epoll
+/// `epoll(7)`, Linux's answer to `poll`'s cost: the kernel keeps the interest list between
+/// calls (`epoll_ctl` once per change, not the whole set on every wait), and `epoll_wait`
+/// returns only the descriptors that are ready.
+#[cfg(target_os = "linux")]
+pub(crate) mod epoll {
+    use std::io;
+    use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
+    use std::os::raw::c_int;
+
+    /// `struct epoll_event`. The kernel declares it packed on x86-64 (and only there), so
+    /// its `u64` follows the `u32` with no padding; elsewhere it has the natural layout.
+    #[cfg_attr(target_arch = "x86_64", repr(C, packed))]
+    #[cfg_attr(not(target_arch = "x86_64"), repr(C))]
+    #[derive(Clone, Copy, Debug, Default)]
+    pub(crate) struct EpollEvent {
+        pub(crate) events: u32,
+        /// Ours to choose: we store a token (a client id), never a descriptor number, which
+        /// the kernel reuses as soon as it is closed.
+        pub(crate) data: u64,
+    }
+
+    pub(crate) const EPOLLIN: u32 = 0x001;
+    pub(crate) const EPOLLOUT: u32 = 0x004;
+    pub(crate) const EPOLLERR: u32 = 0x008;
+    pub(crate) const EPOLLHUP: u32 = 0x010;
+    pub(crate) const CTL_ADD: c_int = 1;
+    pub(crate) const CTL_DEL: c_int = 2;
+    pub(crate) const CTL_MOD: c_int = 3;
+    const EPOLL_CLOEXEC: c_int = 0o2_000_000;
+
+    extern "C" {
+        fn epoll_create1(flags: c_int) -> c_int;
+        fn epoll_ctl(epfd: c_int, op: c_int, fd: c_int, event: *mut EpollEvent) -> c_int;
+        fn epoll_wait(epfd: c_int, events: *mut EpollEvent, max: c_int, timeout: c_int) -> c_int;
+    }
+
+    /// A new epoll instance, closed when the returned descriptor is dropped.
+    pub(crate) fn create() -> io::Result<OwnedFd> {
+        // SAFETY: epoll_create1 takes no pointer; it returns a new descriptor or -1.
+        let fd = unsafe { epoll_create1(EPOLL_CLOEXEC) };
+        if fd < 0 {
+            return Err(io::Error::last_os_error());
+        }
+        // SAFETY: `fd` was just returned by the kernel, is open, and nothing else owns it.
+        Ok(unsafe { OwnedFd::from_raw_fd(fd) })
+    }
+
+    /// Adds, changes or removes (`op`) the interest of `fd` in `epfd`.
+    pub(crate) fn ctl(
+        epfd: &OwnedFd,
+        op: c_int,
+        fd: RawFd,
+        events: u32,
+        token: u64,
+    ) -> io::Result<()> {
+        let mut event = EpollEvent {
+            events,
+            data: token,
+        };
+        // SAFETY: `event` is a live `#[repr(C)]` struct of the kernel's layout, only read by
+        // epoll_ctl; both descriptors are open for the duration of the call (`epfd` is
+        // borrowed, `fd` belongs to a socket the caller holds).
+        let rc = unsafe { epoll_ctl(epfd.as_raw_fd(), op, fd, &mut event) };
+        if rc == 0 {
+            Ok(())
+        } else {
+            Err(io::Error::last_os_error())
+        }
+    }
+
+    /// Waits for readiness; fills the front of `events` and returns how many. Retried when a
+    /// signal interrupts it. `timeout_ms` is -1 for no timeout.
+    pub(crate) fn wait(
+        epfd: &OwnedFd,
+        events: &mut [EpollEvent],
+        timeout_ms: c_int,
+    ) -> io::Result<usize> {
+        let max = events.len().min(c_int::MAX as usize) as c_int;
+        loop {
+            // SAFETY: `events` is a live, exclusively borrowed slice of `max` entries of the
+            // kernel's layout; epoll_wait writes at most `max` of them and nothing else.
+            let n = unsafe { epoll_wait(epfd.as_raw_fd(), events.as_mut_ptr(), max, timeout_ms) };
+            if n >= 0 {
+                return Ok(n as usize);
+            }
+            let err = io::Error::last_os_error();
+            if err.kind() != io::ErrorKind::Interrupted {
+                return Err(err);
+            }
+        }
+    }
+}
+// ANCHOR_END: epoll

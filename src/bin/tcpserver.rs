@@ -16,13 +16,14 @@ use tcpserverlib::printer;
 // ANCHOR: flags
 const FLAGS: &str = "\
 usage: tcpserver [--name NAME] [--addr ADDR] [--framing KIND] [--message-timeout SECONDS]
-                 [--echo] [--quiet] [--no-shell]
+                 [--poller poll|epoll] [--echo] [--quiet] [--no-shell]
   --name NAME      name of the first server (default: default)
   --addr ADDR      its address (default: 127.0.0.1:40000); port 0 picks a free port
   --framing KIND   none | fixed:N | length | length-le | line (default: none)
   --message-timeout SECONDS
                    a message started and not completed within this time ends its client
                    with a protocol error (default: 30; 0 turns it off)
+  --poller KIND    what the DRS waits in: epoll (Linux's default) or poll (portable)
   --echo           send every received message back to its sender
   --quiet          do not print a line per event
   --no-shell       serve without reading commands from stdin (stop with Ctrl-C)";
@@ -81,6 +82,11 @@ fn parse_args() -> Result<Args, NotRun> {
                     })?;
                 args.options.config.message_timeout =
                     (secs > 0.0).then(|| Duration::from_secs_f64(secs));
+            }
+            "--poller" => {
+                args.options.config.poller = value("--poller")?.parse().map_err(
+                    |e: tcpserverlib::poller::ParsePollerError| NotRun::Bad(e.to_string()),
+                )?
             }
             "--echo" => args.options.echo = true,
             "--quiet" => args.options.quiet = true,

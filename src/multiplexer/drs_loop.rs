@@ -1,35 +1,33 @@
-//! Chapter 3 — the DRS loop itself: one pass after another of build the poll set, wait, apply
-//! the commands, serve what is ready.
+//! Chapter 3 — the DRS loop itself: one pass after another of wait, apply the commands,
+//! serve what is ready.
 //!
 //! This is the heart of the course's `TcpClientServiceManager` thread, kept in a file of its
 //! own so that exercise 3 (`--features ex03`) can swap it for `chapters/ex03_drs_loop.rs`.
-//! Everything it calls — applying commands, a client's turn, expiring timers, the lingering
-//! close — stays in the parent module, [`multiplexer`](super), whose private items a child
-//! module may use.
+//! Everything it calls — applying commands, a client's turn, keeping registrations in step,
+//! expiring timers, the lingering close — stays in the parent module,
+//! [`multiplexer`](super), whose private items a child module may use.
 
 use std::cmp::Reverse;
-use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
-use super::{advance_linger, Drs, DrsHost, Slot};
+use super::{Drs, DrsHost, WAKER};
 use crate::client::ClientId;
-use crate::select::{Interest, PollSet, Readiness};
+use crate::select::Readiness;
 
 impl<H: DrsHost> Drs<H> {
     // ANCHOR: run_loop
-    /// The DRS's passes, until a `Stop` command: fill the poll set, wait, empty the waker,
-    /// apply the commands, serve what is ready, expire what is due.
+    /// The DRS's passes, until a `Stop` command: wait, empty the waker, apply the commands,
+    /// serve what is ready, expire what is due.
     pub(super) fn run_loop(&mut self) {
-        let mut set = PollSet::new();
-        let mut slots = Vec::new();
+        let mut ready: Vec<(u64, Readiness)> = Vec::new();
         loop {
-            let timeout = self.register(&mut set, &mut slots);
-            if set.wait(timeout).is_err() {
+            let timeout = self.next_timeout();
+            if self.poller.wait(&mut ready, timeout).is_err() {
                 // Only ENOMEM and the like: let the system recover, and stay wakeable meanwhile.
                 self.wait_for_waker(Duration::from_millis(100));
                 continue;
             }
-            if set.readiness(0).readable {
+            if ready.iter().any(|(token, _)| *token == WAKER) {
                 self.link.waker.drain();
             }
             // Commands first: they may remove a client that is also reported ready below.
@@ -37,88 +35,58 @@ impl<H: DrsHost> Drs<H> {
                 return;
             }
             self.pass += 1;
-            self.serve_ready(&set, &slots);
+            self.serve_ready(&ready);
             self.expire(Instant::now());
         }
     }
     // ANCHOR_END: run_loop
 
-    // ANCHOR: register
-    /// Fills the poll set for the next wait (waker first) and returns the wait's timeout:
-    /// zero when some client has messages pending, else the nearest deadline.
-    fn register(&mut self, set: &mut PollSet, slots: &mut Vec<Slot>) -> Option<Duration> {
-        set.clear();
-        slots.clear();
-        set.add(self.link.waker.receiver(), Interest::READ);
-        let mut pending = false;
-        for (id, entry) in &mut self.table {
-            entry.paused = self
-                .budget
-                .should_pause(entry.conn.queued_output(), entry.paused);
-            entry.conn.paused.store(entry.paused, Ordering::Relaxed);
-            let read = self.reading && !entry.paused;
-            pending |= read && entry.pending;
-            let interest = Interest {
-                read: read && !entry.pending,
-                write: entry.conn.queued_output() > 0,
-            };
-            if interest.read || interest.write {
-                set.add(&entry.conn.stream, interest);
-                slots.push(Slot::Client(*id));
-            }
-        }
-        for (i, l) in self.lingering.iter().enumerate() {
-            let interest = Interest {
-                read: !l.eof,
-                write: !l.flushed,
-            };
-            set.add(&l.conn.stream, interest);
-            slots.push(Slot::Lingering(i));
-        }
+    // ANCHOR: next_timeout
+    /// How long the next wait may block: not at all while a client that may be read has
+    /// messages pending (the kernel will not report them: they are already read), else until
+    /// the nearest deadline, else for ever.
+    fn next_timeout(&self) -> Option<Duration> {
+        let pending = self.reading
+            && self
+                .pending
+                .iter()
+                .any(|id| self.table.get(id).is_some_and(|e| e.pending && !e.paused));
         if pending {
             return Some(Duration::ZERO);
         }
-        let now = Instant::now();
-        let linger = self.lingering.iter().map(|l| l.deadline).min();
-        let message = self.deadlines.peek().map(|Reverse((at, _))| *at);
-        [linger, message]
-            .into_iter()
-            .flatten()
-            .min()
-            .map(|at| at.saturating_duration_since(now))
+        self.timers
+            .peek()
+            .map(|Reverse((at, _))| at.saturating_duration_since(Instant::now()))
     }
-    // ANCHOR_END: register
+    // ANCHOR_END: next_timeout
 
     // ANCHOR: serve_ready
-    /// Serves every client and lingering socket the last wait reported, and every client
-    /// with messages pending.
-    fn serve_ready(&mut self, set: &PollSet, slots: &[Slot]) {
-        // Backwards, so that removing lingering socket `i` (a swap with the last) never moves
-        // one this pass has yet to look at.
-        for (i, slot) in slots.iter().enumerate().rev() {
-            let ready = set.readiness(i + 1);
-            match *slot {
-                Slot::Client(id) if ready.any() => self.serve(id, ready),
-                Slot::Client(_) => {}
-                Slot::Lingering(index) if ready.any() => {
-                    if !advance_linger(&mut self.lingering[index], &mut self.buf) {
-                        self.lingering.swap_remove(index);
-                    }
-                }
-                Slot::Lingering(_) => {}
+    /// Serves every client and lingering socket the wait reported, then every client with
+    /// messages pending.
+    fn serve_ready(&mut self, ready: &[(u64, Readiness)]) {
+        for &(token, readiness) in ready {
+            let id = ClientId(token);
+            if token == WAKER {
+                continue;
+            } else if self.table.contains_key(&id) {
+                self.serve(id, readiness);
+            } else if self.lingering.contains_key(&id) {
+                self.linger_ready(id);
             }
         }
         if !self.reading {
             return;
         }
-        let pending: Vec<ClientId> = self
-            .table
-            .iter()
-            .filter(|(_, e)| e.pending && !e.paused)
-            .map(|(id, _)| *id)
-            .collect();
-        for id in pending {
-            self.serve(id, Readiness::default());
+        for id in std::mem::take(&mut self.pending) {
+            let Some(entry) = self.table.get_mut(&id) else {
+                continue;
+            };
+            entry.listed_pending = false;
+            if entry.pending && !entry.paused {
+                self.serve(id, Readiness::default());
+            }
+            // Still pending (served, or paused, or already served this pass): listed again.
+            self.sync(id);
         }
     }
     // ANCHOR_END: serve_ready
