@@ -20,7 +20,6 @@ use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use crate::client::Client;
-use crate::demarcation::Demarcator;
 use crate::error::{DisconnectReason, SendError};
 use crate::wheel_timer::TimerHandle;
 
@@ -36,9 +35,9 @@ pub(crate) struct Connection {
     pub(crate) client: Client,
     /// The socket, non-blocking: the DRS must never wait on one client.
     pub(crate) stream: TcpStream,
-    /// Bytes received and not yet a whole message. The DRS cuts messages out of it; `show`
-    /// reads how much is buffered, and the CAS looks at it before reaping a dead client.
-    pub(crate) inbox: Mutex<Demarcator>,
+    /// How many bytes the DRS holds for this client (received, not yet delivered), as of
+    /// its last turn: for `show`. The bytes themselves live in the DRS's table.
+    pub(crate) buffered: AtomicUsize,
     /// Bytes queued for the client and not yet accepted by the kernel.
     outbox: Mutex<VecDeque<u8>>,
     /// The outbox's length, readable without its lock (for backpressure decisions and `show`).
@@ -165,13 +164,12 @@ impl Connection {
     pub(crate) fn new(
         client: Client,
         stream: TcpStream,
-        inbox: Demarcator,
         budget: Arc<OutputBudget>,
     ) -> Connection {
         Connection {
             client,
             stream,
-            inbox: Mutex::new(inbox),
+            buffered: AtomicUsize::new(0),
             outbox: Mutex::new(VecDeque::new()),
             queued: AtomicUsize::new(0),
             budget,

@@ -33,7 +33,6 @@ use crate::client::{Client, ClientId};
 use crate::client_db::ClientDb;
 use crate::config::Config;
 use crate::connection::{lock, Announce, Connection, OutputBudget};
-use crate::demarcation::Demarcator;
 use crate::error::{DisconnectReason, SendError, ServerError};
 use crate::info::ClientInfo;
 use crate::keepalive::{KeepAlive, KeepAliveHost};
@@ -508,18 +507,14 @@ impl Shared {
             if !(ready.readable || ready.hangup) || conn.busy.load(Ordering::Relaxed) {
                 continue;
             }
-            let Ok(inbox) = conn.inbox.try_lock() else {
-                continue; // the DRS is at it right now
-            };
-            if inbox.buffered() > 0 {
-                continue;
+            if conn.buffered.load(Ordering::Relaxed) > 0 {
+                continue; // the DRS holds part of a message: it will judge the end itself
             }
             let reason = match conn.stream.peek(&mut [0u8; 1]) {
                 Ok(0) => DisconnectReason::PeerClosed,
                 Err(e) if e.kind() != io::ErrorKind::WouldBlock => DisconnectReason::io(&e),
                 _ => continue, // data waiting: alive, or at least owed a delivery
             };
-            drop(inbox);
             self.close_client(*id, reason);
         }
     }
@@ -532,11 +527,9 @@ impl Shared {
         stream.set_nodelay(true)?;
         let local = stream.local_addr()?;
         let id = ClientId(self.next_id.fetch_add(1, Ordering::Relaxed));
-        let inbox = Demarcator::new(self.config.framing.clone(), self.config.read_buffer);
         Ok(Connection::new(
             Client::new(id, peer, local),
             stream,
-            inbox,
             Arc::clone(&self.budget),
         ))
     }
@@ -613,7 +606,7 @@ impl Shared {
             messages_in: s.messages_in.load(Ordering::Relaxed),
             messages_out: s.messages_out.load(Ordering::Relaxed),
             queued_output: conn.queued_output(),
-            buffered_input: lock(&conn.inbox).buffered(),
+            buffered_input: conn.buffered.load(Ordering::Relaxed),
             reading_paused: conn.paused.load(Ordering::Relaxed),
             keepalives_out: s.keepalives_out.load(Ordering::Relaxed),
             keepalives_in: s.keepalives_in.load(Ordering::Relaxed),

@@ -249,15 +249,6 @@ fn raw_limit(delimiter: &[u8], max_len: usize) -> usize {
     }
 }
 
-/// Reads the next `len` bytes of `buffer` out as a message, then drops `skip` more (a
-/// delimiter). Callers have checked that `len + skip` bytes are buffered.
-fn take(buffer: &mut CircularBuffer, len: usize, skip: usize) -> Vec<u8> {
-    let mut message = vec![0; len];
-    buffer.read(&mut message);
-    buffer.consume(skip);
-    message
-}
-
 /// Finds `needle` in the concatenation of `head` and `tail` (the two halves of a circular
 /// buffer), starting at offset `from`. Returns its offset.
 ///
@@ -315,22 +306,37 @@ enum Rule {
 }
 
 // ANCHOR: demarcator
-/// One client's receive side: its circular buffer and the framing that cuts it.
+/// One client's receive side: the framing that cuts it, and its circular buffer for what
+/// straddles reads.
 ///
-/// One per client (the course's `TcpMsgDemarcar` attached to each `TcpClient`). The buffer is
-/// allocated once, with the capacity asked for, raised if needed to hold one maximal message
-/// (see [`Framing::min_capacity`]); with [`Framing::None`] nothing is ever buffered and the
-/// buffer is a single byte.
+/// One per client (the course's `TcpMsgDemarcar` attached to each `TcpClient`). Messages that
+/// arrive whole in one read are cut straight out of the read ([`cut`](Self::cut)), with no
+/// copy; only the start of a message split across reads is kept, in the circular buffer. So
+/// the buffer is allocated when a message is actually split, with room for one maximal
+/// message (see [`Framing::min_capacity`]), and given back as soon as it empties: an idle
+/// client holds none.
 #[derive(Debug)]
 pub struct Demarcator {
     /// The framing as configured, for `show` commands and error messages.
     framing: Framing,
 
-    /// The framing as applied, degenerate cases resolved once instead of on every feed.
+    /// The framing as applied, degenerate cases resolved once instead of on every call.
     rule: Rule,
 
-    /// Bytes received and not yet part of a delivered message (the course's `bcb`).
-    buffer: CircularBuffer,
+    /// The capacity the buffer gets when it is allocated.
+    capacity: usize,
+
+    /// Bytes received and not yet part of a delivered message (the course's `bcb`); `None`
+    /// while nothing is buffered.
+    buffer: Option<CircularBuffer>,
+
+    /// A message that straddles the buffer's end is copied here to be handed out as one
+    /// slice; the allocation is kept for the next one.
+    scratch: Vec<u8>,
+
+    /// Bytes of the message last handed out by [`next_message`](Self::next_message), dropped
+    /// from the buffer at the next call (the caller was still reading them).
+    handed_out: usize,
 
     /// How far a delimited search already looked without finding the delimiter, so bytes
     /// arriving one at a time are not rescanned from the start each time.
@@ -342,8 +348,30 @@ pub struct Demarcator {
 }
 // ANCHOR_END: demarcator
 
+/// Where the next message lies in a run of bytes: its payload is `len` bytes from `start`,
+/// and `total` bytes (header and delimiter included) make up the whole frame.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Located {
+    /// Offset of the payload (after a length header).
+    pub start: usize,
+    /// Length of the payload (without header, delimiter, or a line's `\r`).
+    pub len: usize,
+    /// Bytes the whole frame takes: what to drop once the message is delivered.
+    pub total: usize,
+}
+
+/// What [`locate`] found.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Found {
+    /// A whole message.
+    Message(Located),
+    /// Not yet: more bytes are needed. For a delimited framing, `scanned` bytes have been
+    /// searched and need not be searched again.
+    Incomplete { scanned: usize },
+}
+
 impl Demarcator {
-    /// A demarcator whose circular buffer holds `capacity` bytes, raised to
+    /// A demarcator whose circular buffer will hold `capacity` bytes, raised to
     /// [`Framing::min_capacity`] if smaller so that one maximal message always fits.
     pub fn new(framing: Framing, capacity: usize) -> Demarcator {
         let rule = match &framing {
@@ -360,15 +388,17 @@ impl Demarcator {
             },
         };
         let capacity = match rule {
-            // Nothing is ever stored; keep the smallest buffer rather than none, so every
-            // Demarcator has the same shape.
+            // Nothing is ever stored.
             Rule::PassThrough => 1,
             _ => capacity.max(framing.min_capacity()),
         };
         Demarcator {
             framing,
             rule,
-            buffer: CircularBuffer::new(capacity),
+            capacity,
+            buffer: None,
+            scratch: Vec::new(),
+            handed_out: 0,
             scanned: 0,
             failed: None,
         }
@@ -379,9 +409,14 @@ impl Demarcator {
         &self.framing
     }
 
-    /// Capacity of the circular buffer actually allocated (after raising, see [`new`](Self::new)).
+    /// Capacity of the circular buffer (allocated only while something is buffered).
     pub fn capacity(&self) -> usize {
-        self.buffer.capacity()
+        self.capacity
+    }
+
+    /// Bytes of the circular buffer allocated right now: 0 while nothing is buffered.
+    pub fn allocated(&self) -> usize {
+        self.buffer.as_ref().map_or(0, CircularBuffer::capacity)
     }
 
     // ANCHOR: feed
@@ -389,7 +424,9 @@ impl Demarcator {
     ///
     /// `bytes` may be larger than the buffer's free space: what fits is written, complete
     /// messages are cut out to make room, and so on until every byte is in. With
-    /// [`Framing::None`] each non-empty feed is one message.
+    /// [`Framing::None`] each non-empty feed is one message. (The DRS does the same without
+    /// copying each message into its own `Vec`: [`cut`](Self::cut), [`push`](Self::push),
+    /// [`next_message`](Self::next_message).)
     ///
     /// # Errors
     /// The first protocol violation; messages completed before it are already in `out`.
@@ -409,16 +446,16 @@ impl Demarcator {
             let written = self.push(rest);
             rest = &rest[written..];
             while let Some(message) = self.next_message()? {
-                out.push(message);
+                out.push(message.to_vec());
             }
             if rest.is_empty() {
                 return Ok(());
             }
             // The buffer was full and extraction freed nothing. The capacity rule makes this
             // unreachable; should it ever happen, ending the client beats spinning forever.
-            if self.buffer.is_full() {
+            if self.free_space() == 0 {
                 return Err(self.fail(ProtocolError::MessageTooLong {
-                    max: self.buffer.capacity(),
+                    max: self.capacity,
                 }));
             }
         }
@@ -432,40 +469,111 @@ impl Demarcator {
         matches!(self.rule, Rule::PassThrough)
     }
 
-    // ANCHOR: push
     /// Room left in the circular buffer: the most a read should ask for before
     /// [`push`](Self::push), so that every byte read finds a place.
     pub fn free_space(&self) -> usize {
-        self.buffer.free_space()
+        self.capacity - self.buffered()
     }
 
-    /// Stores as many of `bytes` as fit in the circular buffer and returns how many; cuts
-    /// nothing (call [`next_message`](Self::next_message) for that). The DRS pushes what one
-    /// read brought, then takes messages one at a time, so that a turn can stop after a
-    /// bounded number of messages and leave the rest buffered for the next.
+    // ANCHOR: push
+    /// Stores as many of `bytes` as fit in the circular buffer (allocating it if needed) and
+    /// returns how many; cuts nothing (call [`next_message`](Self::next_message) for that).
     pub fn push(&mut self, bytes: &[u8]) -> usize {
-        if self.failed.is_some() || self.passes_through() {
+        self.settle();
+        if self.failed.is_some() || self.passes_through() || bytes.is_empty() {
             return 0;
         }
-        self.buffer.write(bytes)
+        let capacity = self.capacity;
+        self.buffer
+            .get_or_insert_with(|| CircularBuffer::new(capacity))
+            .write(bytes)
     }
     // ANCHOR_END: push
 
     // ANCHOR: extract
-    /// Cuts the next complete message out of the buffer, if there is one (one step of the
-    /// course's `ProcessClientMsg` loop).
+    /// The next complete message in the circular buffer, if there is one (one step of the
+    /// course's `ProcessClientMsg` loop), as a slice valid until the next call: no copy when
+    /// it lies in one piece of the ring, one copy into a reused scratch buffer when it wraps.
     ///
     /// # Errors
     /// The protocol violation found at the front of the buffer; from then on every call
     /// (and [`finish`](Self::finish)) reports it again.
-    pub fn next_message(&mut self) -> Result<Option<Vec<u8>>, ProtocolError> {
+    pub fn next_message(&mut self) -> Result<Option<&[u8]>, ProtocolError> {
+        self.settle();
         if let Some(e) = &self.failed {
             return Err(e.clone());
         }
-        match self.extract_one() {
-            Ok(message) => Ok(message),
+        let found = match &self.buffer {
+            None => return Ok(None),
+            Some(buffer) => {
+                let (head, tail) = buffer.as_slices();
+                locate(&self.rule, head, tail, self.scanned)
+            }
+        };
+        let at = match found {
+            Ok(Found::Message(at)) => at,
+            Ok(Found::Incomplete { scanned }) => {
+                self.scanned = scanned;
+                return Ok(None);
+            }
+            Err(e) => return Err(self.fail(e)),
+        };
+        self.handed_out = at.total;
+        let Some(buffer) = &self.buffer else {
+            return Ok(None);
+        };
+        let (head, tail) = buffer.as_slices();
+        let end = at.start + at.len;
+        if end <= head.len() {
+            return Ok(Some(&head[at.start..end]));
+        }
+        if at.start >= head.len() {
+            let start = at.start - head.len();
+            return Ok(Some(&tail[start..start + at.len]));
+        }
+        // It wraps: one copy, into an allocation kept from message to message.
+        self.scratch.clear();
+        let from_head = head.len().saturating_sub(at.start);
+        self.scratch.extend_from_slice(&head[head.len() - from_head..]);
+        let skip_tail = at.start.saturating_sub(head.len());
+        self.scratch
+            .extend_from_slice(&tail[skip_tail..skip_tail + at.len - from_head]);
+        Ok(Some(&self.scratch))
+    }
+    // ANCHOR_END: extract
+
+    // ANCHOR: cut
+    /// Finds the next complete message at the start of `bytes` — a read, while nothing is
+    /// buffered — so that it can be delivered from there without being copied. `None` when
+    /// `bytes` holds no whole message: the caller then [`push`](Self::push)es them.
+    ///
+    /// # Errors
+    /// The protocol violation at the start of `bytes`; from then on every call reports it.
+    pub fn cut(&mut self, bytes: &[u8]) -> Result<Option<Located>, ProtocolError> {
+        if let Some(e) = &self.failed {
+            return Err(e.clone());
+        }
+        match locate(&self.rule, bytes, &[], 0) {
+            Ok(Found::Message(at)) => Ok(Some(at)),
+            Ok(Found::Incomplete { .. }) => Ok(None),
             Err(e) => Err(self.fail(e)),
         }
+    }
+    // ANCHOR_END: cut
+
+    /// Drops the message handed out last; gives the buffer back once it is empty.
+    fn settle(&mut self) {
+        if self.handed_out == 0 {
+            return;
+        }
+        if let Some(buffer) = &mut self.buffer {
+            buffer.consume(self.handed_out);
+            if buffer.is_empty() {
+                self.buffer = None;
+            }
+        }
+        self.handed_out = 0;
+        self.scanned = 0;
     }
 
     fn fail(&mut self, e: ProtocolError) -> ProtocolError {
@@ -473,86 +581,98 @@ impl Demarcator {
         e
     }
 
-    fn extract_one(&mut self) -> Result<Option<Vec<u8>>, ProtocolError> {
-        let available = self.buffer.len();
-        let message = match &self.rule {
-            Rule::PassThrough => return Ok(None),
-            Rule::Fixed(n) => {
-                if available < *n {
-                    return Ok(None);
-                }
-                take(&mut self.buffer, *n, 0)
-            }
-            Rule::Length { order, max_len } => {
-                let mut header = [0u8; HEADER_LEN];
-                if self.buffer.peek(&mut header) < HEADER_LEN {
-                    return Ok(None);
-                }
-                let len = usize::from(match order {
-                    ByteOrder::Big => u16::from_be_bytes(header),
-                    ByteOrder::Little => u16::from_le_bytes(header),
-                });
-                // Judged on the header alone: no point waiting for a body we will refuse.
-                if len < HEADER_LEN {
-                    return Err(ProtocolError::FrameTooSmall { len });
-                }
-                if len > *max_len {
-                    return Err(ProtocolError::FrameTooLarge { len, max: *max_len });
-                }
-                if available < len {
-                    return Ok(None);
-                }
-                self.buffer.consume(HEADER_LEN);
-                take(&mut self.buffer, len - HEADER_LEN, 0)
-            }
-            Rule::Delimited { delimiter, max_len } => {
-                let (head, tail) = self.buffer.as_slices();
-                let limit = raw_limit(delimiter, *max_len);
-                let Some(at) = find(head, tail, self.scanned, delimiter) else {
-                    // The last delimiter.len() - 1 bytes may be the start of a delimiter.
-                    if available >= limit.saturating_add(delimiter.len()) {
-                        return Err(ProtocolError::MessageTooLong { max: *max_len });
-                    }
-                    self.scanned = (available + 1).saturating_sub(delimiter.len());
-                    return Ok(None);
-                };
-                let line = Framing::is_line(delimiter);
-                let (max_len, skip) = (*max_len, delimiter.len());
-                let mut message = take(&mut self.buffer, at, skip);
-                if line && message.last() == Some(&b'\r') {
-                    message.pop();
-                }
-                if message.len() > max_len {
-                    return Err(ProtocolError::MessageTooLong { max: max_len });
-                }
-                self.scanned = 0;
-                message
-            }
-        };
-        Ok(Some(message))
-    }
-    // ANCHOR_END: extract
-
     /// Called at end of stream.
     ///
     /// # Errors
     /// [`ProtocolError::TruncatedAtEof`] when part of a message is still buffered; the
-    /// violation that ended the stream, if [`feed`](Self::feed) already reported one.
+    /// violation that ended the stream, if one was already reported.
     pub fn finish(&self) -> Result<(), ProtocolError> {
         if let Some(e) = &self.failed {
             return Err(e.clone());
         }
-        match self.buffer.len() {
+        match self.buffered() {
             0 => Ok(()),
             buffered => Err(ProtocolError::TruncatedAtEof { buffered }),
         }
     }
 
-    /// Bytes waiting for the rest of their message.
+    /// Bytes waiting for the rest of their message (or for their turn to be delivered).
     pub fn buffered(&self) -> usize {
-        self.buffer.len()
+        self.buffer.as_ref().map_or(0, CircularBuffer::len) - self.handed_out
     }
 }
+
+// ANCHOR: locate
+/// Where the next message lies in the bytes `head` then `tail` (the two halves of a circular
+/// buffer, or a read and nothing): the cutting rules of the course's demarcators, applied to
+/// bytes wherever they are.
+fn locate(rule: &Rule, head: &[u8], tail: &[u8], scanned: usize) -> Result<Found, ProtocolError> {
+    let available = head.len() + tail.len();
+    let byte_at = |i: usize| if i < head.len() { head[i] } else { tail[i - head.len()] };
+    let incomplete = Ok(Found::Incomplete { scanned: 0 });
+    match rule {
+        Rule::PassThrough => incomplete,
+        Rule::Fixed(n) => {
+            if available < *n {
+                return incomplete;
+            }
+            Ok(Found::Message(Located {
+                start: 0,
+                len: *n,
+                total: *n,
+            }))
+        }
+        Rule::Length { order, max_len } => {
+            if available < HEADER_LEN {
+                return incomplete;
+            }
+            let header = [byte_at(0), byte_at(1)];
+            let len = usize::from(match order {
+                ByteOrder::Big => u16::from_be_bytes(header),
+                ByteOrder::Little => u16::from_le_bytes(header),
+            });
+            // Judged on the header alone: no point waiting for a body we will refuse.
+            if len < HEADER_LEN {
+                return Err(ProtocolError::FrameTooSmall { len });
+            }
+            if len > *max_len {
+                return Err(ProtocolError::FrameTooLarge { len, max: *max_len });
+            }
+            if available < len {
+                return incomplete;
+            }
+            Ok(Found::Message(Located {
+                start: HEADER_LEN,
+                len: len - HEADER_LEN,
+                total: len,
+            }))
+        }
+        Rule::Delimited { delimiter, max_len } => {
+            let limit = raw_limit(delimiter, *max_len);
+            let Some(at) = find(head, tail, scanned, delimiter) else {
+                // The last delimiter.len() - 1 bytes may be the start of a delimiter.
+                if available >= limit.saturating_add(delimiter.len()) {
+                    return Err(ProtocolError::MessageTooLong { max: *max_len });
+                }
+                let scanned = (available + 1).saturating_sub(delimiter.len());
+                return Ok(Found::Incomplete { scanned });
+            };
+            let mut len = at;
+            if Framing::is_line(delimiter) && at > 0 && byte_at(at - 1) == b'\r' {
+                len -= 1;
+            }
+            if len > *max_len {
+                return Err(ProtocolError::MessageTooLong { max: *max_len });
+            }
+            Ok(Found::Message(Located {
+                start: 0,
+                len,
+                total: at + delimiter.len(),
+            }))
+        }
+    }
+}
+// ANCHOR_END: locate
 
 impl fmt::Display for Framing {
     /// The spelling [`Framing::from_str`] accepts, then the limits in parentheses.

@@ -42,7 +42,7 @@ use std::time::{Duration, Instant};
 use crate::client::ClientId;
 use crate::config::Config;
 use crate::connection::{lock, Connection, OutputBudget};
-use crate::demarcation::ProtocolError;
+use crate::demarcation::{Demarcator, Framing, ProtocolError};
 use crate::error::DisconnectReason;
 use crate::poller::{Poller, PollerKind};
 use crate::select::{Interest, PollSet, Readiness, Waker};
@@ -186,6 +186,8 @@ impl DrsLink {
 /// The DRS's share of the server's settings.
 #[derive(Clone, Debug)]
 pub(crate) struct DrsSettings {
+    framing: Framing,
+    read_buffer: usize,
     turn_bytes: usize,
     turn_messages: usize,
     message_timeout: Option<Duration>,
@@ -196,6 +198,8 @@ pub(crate) struct DrsSettings {
 impl DrsSettings {
     pub(crate) fn from_config(config: &Config) -> DrsSettings {
         DrsSettings {
+            framing: config.framing.clone(),
+            read_buffer: config.read_buffer,
             turn_bytes: config.turn_bytes.max(1),
             turn_messages: config.turn_messages.max(1),
             message_timeout: config.message_timeout,
@@ -223,6 +227,9 @@ struct Listened {
     clock_queued: bool,
     /// The pass in which it was last served: one turn per client per pass.
     served_in: u64,
+    /// Its receive side (chapter 6): bytes read and not yet delivered. Only the DRS touches
+    /// it, so it needs no lock; it is out of the table only during the client's turn.
+    inbox: Option<Demarcator>,
 }
 // ANCHOR_END: listened
 
@@ -397,6 +404,10 @@ impl<H: DrsHost> Drs<H> {
                 partial_since: None,
                 clock_queued: false,
                 served_in: 0,
+                inbox: Some(Demarcator::new(
+                    self.settings.framing.clone(),
+                    self.settings.read_buffer,
+                )),
             },
         );
     }
@@ -442,13 +453,22 @@ impl<H: DrsHost> Drs<H> {
         entry.paused = self.budget.should_pause(conn.queued_output(), entry.paused);
         let may_read = self.reading && !entry.paused;
         let wants_turn = ready.readable || ready.hangup || entry.pending;
+        // Out of the table for the turn, so that the turn can lend its messages to the
+        // application while `self` is in use.
+        let mut inbox = entry.inbox.take();
         self.delivered = 0;
-        let mut end = match self.write_owed(&conn) {
-            Err(reason) => TurnEnd::Close(reason),
+        let mut end = match (self.write_owed(&conn), &mut inbox) {
+            (Err(reason), _) => TurnEnd::Close(reason),
             // A hang-up while paused: read anyway, to learn the reason now rather than spin.
-            Ok(()) if wants_turn && (may_read || ready.hangup) => self.turn(&conn),
-            Ok(()) => TurnEnd::Idle,
+            (Ok(()), Some(inbox)) if wants_turn && (may_read || ready.hangup) => {
+                self.turn(&conn, inbox)
+            }
+            _ => TurnEnd::Idle,
         };
+        if let (Some(entry), Some(inbox)) = (self.table.get_mut(&id), inbox) {
+            conn.buffered.store(inbox.buffered(), Ordering::Relaxed);
+            entry.inbox = Some(inbox);
+        }
         if !matches!(end, TurnEnd::Close(_) | TurnEnd::Gone) {
             if let Err(reason) = self.write_owed(&conn) {
                 end = TurnEnd::Close(reason);
@@ -488,35 +508,40 @@ impl<H: DrsHost> Drs<H> {
     // ANCHOR: turn
     /// One client's turn: deliver the messages already buffered, read more, deliver, until
     /// the socket is drained or the turn's bound (bytes or messages) is reached.
-    fn turn(&mut self, conn: &Arc<Connection>) -> TurnEnd {
+    fn turn(&mut self, conn: &Arc<Connection>, inbox: &mut Demarcator) -> TurnEnd {
         let _serving = Connection::serving(conn);
-        let pass_through = lock(&conn.inbox).passes_through();
+        conn.busy.store(true, Ordering::Relaxed);
+        let pass_through = inbox.passes_through();
         let (mut messages, mut bytes) = (0, 0);
         let end = loop {
             // Messages first: those left over from the last turn, then those just read.
             if !pass_through {
-                if let Some(end) = self.deliver_buffered(conn, &mut messages) {
+                if let Some(end) = self.deliver_buffered(conn, inbox, &mut messages) {
                     break end;
                 }
             }
             if bytes >= self.settings.turn_bytes {
                 break TurnEnd::More;
             }
+            // While nothing is buffered a read may bring up to one buffer's worth: whatever
+            // is left of it after cutting out the whole messages then fits in the buffer.
             let room = if pass_through {
                 READ_CHUNK
+            } else if inbox.buffered() == 0 {
+                inbox.capacity()
             } else {
-                lock(&conn.inbox).free_space()
+                inbox.free_space()
             };
             let want = room.min(READ_CHUNK).min(self.settings.turn_bytes - bytes);
             if want == 0 {
                 // The capacity rule (one maximal message always fits) makes this unreachable.
-                let max = lock(&conn.inbox).capacity();
+                let max = inbox.capacity();
                 break TurnEnd::Close(DisconnectReason::Protocol(ProtocolError::MessageTooLong {
                     max,
                 }));
             }
             match (&conn.stream).read(&mut self.buf[..want]) {
-                Ok(0) => break TurnEnd::Close(end_of_stream(conn)),
+                Ok(0) => break TurnEnd::Close(end_of_stream(conn, inbox)),
                 Ok(n) => {
                     bytes += n;
                     conn.stats.bytes_in.fetch_add(n as u64, Ordering::Relaxed);
@@ -528,8 +553,12 @@ impl<H: DrsHost> Drs<H> {
                         if messages >= self.settings.turn_messages {
                             break TurnEnd::More;
                         }
+                    } else if inbox.buffered() == 0 {
+                        if let Some(end) = self.deliver_read(conn, inbox, n, &mut messages) {
+                            break end;
+                        }
                     } else {
-                        lock(&conn.inbox).push(&self.buf[..n]);
+                        inbox.push(&self.buf[..n]);
                     }
                 }
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => break TurnEnd::Idle,
@@ -543,20 +572,53 @@ impl<H: DrsHost> Drs<H> {
         self.delivered = messages;
         end
     }
+
+    /// Delivers the whole messages of a read (of `n` bytes, made while nothing was buffered)
+    /// straight from the read buffer, with no copy; what is left — the start of a message, or
+    /// messages past the turn's bound — goes into the client's buffer.
+    fn deliver_read(
+        &self,
+        conn: &Arc<Connection>,
+        inbox: &mut Demarcator,
+        n: usize,
+        messages: &mut usize,
+    ) -> Option<TurnEnd> {
+        let mut at = 0;
+        while *messages < self.settings.turn_messages {
+            match inbox.cut(&self.buf[at..n]) {
+                Ok(Some(found)) => {
+                    *messages += 1;
+                    let start = at + found.start;
+                    at += found.total;
+                    if let Some(end) = self.deliver(conn, &self.buf[start..start + found.len]) {
+                        return Some(end);
+                    }
+                }
+                Ok(None) => break,
+                Err(e) => return Some(TurnEnd::Close(DisconnectReason::Protocol(e))),
+            }
+        }
+        inbox.push(&self.buf[at..n]);
+        None
+    }
     // ANCHOR_END: turn
 
     /// Delivers the complete messages in the client's buffer, up to the turn's bound; how the
     /// turn must end, if it must.
-    fn deliver_buffered(&self, conn: &Arc<Connection>, messages: &mut usize) -> Option<TurnEnd> {
+    fn deliver_buffered(
+        &self,
+        conn: &Arc<Connection>,
+        inbox: &mut Demarcator,
+        messages: &mut usize,
+    ) -> Option<TurnEnd> {
         loop {
             if *messages >= self.settings.turn_messages {
                 return Some(TurnEnd::Pending);
             }
-            let next = lock(&conn.inbox).next_message();
-            match next {
+            match inbox.next_message() {
                 Ok(Some(message)) => {
                     *messages += 1;
-                    if let Some(end) = self.deliver(conn, &message) {
+                    if let Some(end) = self.deliver(conn, message) {
                         return Some(end);
                     }
                 }
@@ -584,7 +646,7 @@ impl<H: DrsHost> Drs<H> {
         let Some(entry) = self.table.get_mut(&id) else {
             return;
         };
-        let buffered = lock(&entry.conn.inbox).buffered();
+        let buffered = entry.inbox.as_ref().map_or(0, Demarcator::buffered);
         if buffered == 0 {
             entry.partial_since = None;
         } else if entry.partial_since.is_none() || self.delivered > 0 {
@@ -650,7 +712,7 @@ impl<H: DrsHost> Drs<H> {
             return;
         }
         let conn = Arc::clone(&entry.conn);
-        let buffered = lock(&conn.inbox).buffered();
+        let buffered = entry.inbox.as_ref().map_or(0, Demarcator::buffered);
         let after_ms = timeout.as_millis().min(u64::MAX as u128) as u64;
         let e = ProtocolError::MessageTimeout { after_ms, buffered };
         self.disconnect(&conn, DisconnectReason::Protocol(e));
@@ -765,11 +827,11 @@ fn advance_linger(l: &mut Lingering, buf: &mut [u8]) -> bool {
 // ANCHOR: end_of_stream
 /// Why a client whose stream ended goes: a write error already met, a message cut short by
 /// the end, or simply the peer closing.
-fn end_of_stream(conn: &Connection) -> DisconnectReason {
+fn end_of_stream(conn: &Connection, inbox: &Demarcator) -> DisconnectReason {
     if let Some(reason) = conn.write_error() {
         return reason;
     }
-    match lock(&conn.inbox).finish() {
+    match inbox.finish() {
         Ok(()) => DisconnectReason::PeerClosed,
         Err(e) => DisconnectReason::Protocol(e),
     }
