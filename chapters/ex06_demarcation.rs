@@ -1,22 +1,22 @@
 //! Exercise 6 — cut a client's byte stream into messages yourself.
 //!
 //! This file replaces `src/demarcation.rs` when the crate is built with `--features ex06`.
-//! The framing rules ([`Framing`], its parsing, display and [`Framing::encode`]) are given;
-//! the exercise is the receiving side: [`Demarcator::push`], [`Demarcator::next_message`]
-//! (the DRS calls them one message at a time, so that a turn can stop after a bounded number
-//! of messages), [`Demarcator::finish`] and [`Demarcator::buffered`]. `feed` is given: it is
-//! the two in a loop. Then run:
+//! Everything is given but the heart of the chapter: `locate`, the cutting rules of the
+//! course's demarcators (fixed size, length header, delimiter). It is handed the bytes
+//! received so far as two slices — the two halves of the client's circular buffer, or one
+//! read and nothing — and says where the next whole message lies, that more bytes are needed,
+//! or which rule the peer broke. Everything else (`push`, `next_message`, `cut`, `feed`,
+//! `finish`) is built on it. Then run:
 //!
 //! ```text
 //! cargo test --features ex06 --test ch06_demarcation
+//! cargo test --features ex06 --test ch06_hostile
 //! ```
 //!
 //! Read chapter 6 of the book first; the reference solution is `src/demarcation.rs`.
 
-// The stub's fields and helpers are unused until you write the bodies.
+// The parameters and helpers are unused until you write the body.
 #![allow(unused)]
-// `out` is a Vec in the reference (it is pushed to); the stub must keep that signature.
-#![allow(clippy::ptr_arg)]
 
 use crate::circular_buffer::CircularBuffer;
 use std::fmt;
@@ -74,7 +74,7 @@ pub enum ProtocolError {
     /// The stream ended in the middle of a message.
     TruncatedAtEof { buffered: usize },
     /// A message was started and not completed in time (for example, a header trickled in
-    /// byte by byte); see `Config::message_timeout`. The DRS detects it, not the demarcator.
+    /// byte by byte); see `Config::message_timeout`.
     MessageTimeout { after_ms: u64, buffered: usize },
 }
 
@@ -283,30 +283,109 @@ fn find(head: &[u8], tail: &[u8], from: usize, needle: &[u8]) -> Option<usize> {
     None
 }
 
-/// One client's receive side: its circular buffer and the framing that cuts it.
+/// The cutting rule a [`Demarcator`] applies: its framing with the degenerate cases (`Fixed(0)`,
+/// an empty delimiter) already turned into [`Rule::PassThrough`].
+#[derive(Debug)]
+enum Rule {
+    PassThrough,
+    Fixed(usize),
+    Length { order: ByteOrder, max_len: usize },
+    Delimited { delimiter: Vec<u8>, max_len: usize },
+}
+
+/// One client's receive side: the framing that cuts it, and its circular buffer for what
+/// straddles reads.
+///
+/// One per client (the course's `TcpMsgDemarcar` attached to each `TcpClient`). Messages that
+/// arrive whole in one read are cut straight out of the read ([`cut`](Self::cut)), with no
+/// copy; only the start of a message split across reads is kept, in the circular buffer. So
+/// the buffer is allocated when a message is actually split, with room for one maximal
+/// message (see [`Framing::min_capacity`]), and given back as soon as it empties: an idle
+/// client holds none.
 #[derive(Debug)]
 pub struct Demarcator {
-    /// The framing as configured.
+    /// The framing as configured, for `show` commands and error messages.
     framing: Framing,
 
-    /// Bytes received and not yet part of a delivered message (the course's `bcb`).
-    buffer: CircularBuffer,
+    /// The framing as applied, degenerate cases resolved once instead of on every call.
+    rule: Rule,
+
+    /// The capacity the buffer gets when it is allocated.
+    capacity: usize,
+
+    /// Bytes received and not yet part of a delivered message (the course's `bcb`); `None`
+    /// while nothing is buffered.
+    buffer: Option<CircularBuffer>,
+
+    /// A message that straddles the buffer's end is copied here to be handed out as one
+    /// slice; the allocation is kept for the next one.
+    scratch: Vec<u8>,
+
+    /// Bytes of the message last handed out by [`next_message`](Self::next_message), dropped
+    /// from the buffer at the next call (the caller was still reading them).
+    handed_out: usize,
+
+    /// How far a delimited search already looked without finding the delimiter, so bytes
+    /// arriving one at a time are not rescanned from the start each time.
+    scanned: usize,
 
     /// The violation that ended this stream; once set, nothing more is delivered and every
     /// later call reports it again.
     failed: Option<ProtocolError>,
-    // TODO (optional): for delimited framing, remember how far you already searched, so
-    // bytes arriving one at a time are not rescanned from the start each time.
+}
+
+/// Where the next message lies in a run of bytes: its payload is `len` bytes from `start`,
+/// and `total` bytes (header and delimiter included) make up the whole frame.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Located {
+    /// Offset of the payload (after a length header).
+    pub start: usize,
+    /// Length of the payload (without header, delimiter, or a line's `\r`).
+    pub len: usize,
+    /// Bytes the whole frame takes: what to drop once the message is delivered.
+    pub total: usize,
+}
+
+/// What [`locate`] found.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Found {
+    /// A whole message.
+    Message(Located),
+    /// Not yet: more bytes are needed. For a delimited framing, `scanned` bytes have been
+    /// searched and need not be searched again.
+    Incomplete { scanned: usize },
 }
 
 impl Demarcator {
-    /// A demarcator whose circular buffer holds `capacity` bytes, raised to
+    /// A demarcator whose circular buffer will hold `capacity` bytes, raised to
     /// [`Framing::min_capacity`] if smaller so that one maximal message always fits.
     pub fn new(framing: Framing, capacity: usize) -> Demarcator {
-        let capacity = capacity.max(framing.min_capacity());
+        let rule = match &framing {
+            Framing::None | Framing::Fixed(0) => Rule::PassThrough,
+            Framing::Delimited { delimiter, .. } if delimiter.is_empty() => Rule::PassThrough,
+            Framing::Fixed(n) => Rule::Fixed(*n),
+            Framing::LengthPrefixed { order, max_len } => Rule::Length {
+                order: *order,
+                max_len: *max_len,
+            },
+            Framing::Delimited { delimiter, max_len } => Rule::Delimited {
+                delimiter: delimiter.clone(),
+                max_len: *max_len,
+            },
+        };
+        let capacity = match rule {
+            // Nothing is ever stored.
+            Rule::PassThrough => 1,
+            _ => capacity.max(framing.min_capacity()),
+        };
         Demarcator {
             framing,
-            buffer: CircularBuffer::new(capacity),
+            rule,
+            capacity,
+            buffer: None,
+            scratch: Vec::new(),
+            handed_out: 0,
+            scanned: 0,
             failed: None,
         }
     }
@@ -316,14 +395,23 @@ impl Demarcator {
         &self.framing
     }
 
-    /// Capacity of the circular buffer actually allocated.
+    /// Capacity of the circular buffer (allocated only while something is buffered).
     pub fn capacity(&self) -> usize {
-        self.buffer.capacity()
+        self.capacity
     }
 
-    /// Feeds bytes read from the socket; pushes every complete message onto `out`. Given:
-    /// it is [`push`](Self::push) and [`next_message`](Self::next_message) in a loop, which
-    /// are yours to write.
+    /// Bytes of the circular buffer allocated right now: 0 while nothing is buffered.
+    pub fn allocated(&self) -> usize {
+        self.buffer.as_ref().map_or(0, CircularBuffer::capacity)
+    }
+
+    /// Feeds bytes read from the socket; pushes every complete message onto `out`.
+    ///
+    /// `bytes` may be larger than the buffer's free space: what fits is written, complete
+    /// messages are cut out to make room, and so on until every byte is in. With
+    /// [`Framing::None`] each non-empty feed is one message. (The DRS does the same without
+    /// copying each message into its own `Vec`: [`cut`](Self::cut), [`push`](Self::push),
+    /// [`next_message`](Self::next_message).)
     ///
     /// # Errors
     /// The first protocol violation; messages completed before it are already in `out`.
@@ -343,85 +431,178 @@ impl Demarcator {
             let written = self.push(rest);
             rest = &rest[written..];
             while let Some(message) = self.next_message()? {
-                out.push(message);
+                out.push(message.to_vec());
             }
             if rest.is_empty() {
                 return Ok(());
             }
-            if self.buffer.is_full() {
-                let e = ProtocolError::MessageTooLong {
-                    max: self.buffer.capacity(),
-                };
-                self.failed = Some(e.clone());
-                return Err(e);
+            // The buffer was full and extraction freed nothing. The capacity rule makes this
+            // unreachable; should it ever happen, ending the client beats spinning forever.
+            if self.free_space() == 0 {
+                return Err(self.fail(ProtocolError::MessageTooLong { max: self.capacity }));
             }
         }
     }
 
-    /// True when this framing cuts nothing: `Framing::None`, and the degenerate `Fixed(0)`
-    /// and empty delimiter. The bytes read are the message; nothing is ever buffered.
+    /// True when this framing cuts nothing ([`Framing::None`] and its degenerate cases): the
+    /// bytes read are the message, and nothing is ever buffered. The DRS then delivers what it
+    /// reads straight away.
     pub fn passes_through(&self) -> bool {
-        match &self.framing {
-            Framing::None | Framing::Fixed(0) => true,
-            Framing::Delimited { delimiter, .. } => delimiter.is_empty(),
-            _ => false,
+        matches!(self.rule, Rule::PassThrough)
+    }
+
+    /// Room left in the circular buffer: the most a read should ask for before
+    /// [`push`](Self::push), so that every byte read finds a place.
+    pub fn free_space(&self) -> usize {
+        self.capacity - self.buffered()
+    }
+
+    /// Stores as many of `bytes` as fit in the circular buffer (allocating it if needed) and
+    /// returns how many; cuts nothing (call [`next_message`](Self::next_message) for that).
+    pub fn push(&mut self, bytes: &[u8]) -> usize {
+        self.settle();
+        if self.failed.is_some() || self.passes_through() || bytes.is_empty() {
+            return 0;
+        }
+        let capacity = self.capacity;
+        self.buffer
+            .get_or_insert_with(|| CircularBuffer::new(capacity))
+            .write(bytes)
+    }
+
+    /// The next complete message in the circular buffer, if there is one (one step of the
+    /// course's `ProcessClientMsg` loop), as a slice valid until the next call: no copy when
+    /// it lies in one piece of the ring, one copy into a reused scratch buffer when it wraps.
+    ///
+    /// # Errors
+    /// The protocol violation found at the front of the buffer; from then on every call
+    /// (and [`finish`](Self::finish)) reports it again.
+    pub fn next_message(&mut self) -> Result<Option<&[u8]>, ProtocolError> {
+        self.settle();
+        if let Some(e) = &self.failed {
+            return Err(e.clone());
+        }
+        let found = match &self.buffer {
+            None => return Ok(None),
+            Some(buffer) => {
+                let (head, tail) = buffer.as_slices();
+                locate(&self.rule, head, tail, self.scanned)
+            }
+        };
+        let at = match found {
+            Ok(Found::Message(at)) => at,
+            Ok(Found::Incomplete { scanned }) => {
+                self.scanned = scanned;
+                return Ok(None);
+            }
+            Err(e) => return Err(self.fail(e)),
+        };
+        self.handed_out = at.total;
+        let Some(buffer) = &self.buffer else {
+            return Ok(None);
+        };
+        let (head, tail) = buffer.as_slices();
+        let end = at.start + at.len;
+        if end <= head.len() {
+            return Ok(Some(&head[at.start..end]));
+        }
+        if at.start >= head.len() {
+            let start = at.start - head.len();
+            return Ok(Some(&tail[start..start + at.len]));
+        }
+        // It wraps: one copy, into an allocation kept from message to message.
+        self.scratch.clear();
+        let from_head = head.len().saturating_sub(at.start);
+        self.scratch
+            .extend_from_slice(&head[head.len() - from_head..]);
+        let skip_tail = at.start.saturating_sub(head.len());
+        self.scratch
+            .extend_from_slice(&tail[skip_tail..skip_tail + at.len - from_head]);
+        Ok(Some(&self.scratch))
+    }
+
+    /// Finds the next complete message at the start of `bytes` — a read, while nothing is
+    /// buffered — so that it can be delivered from there without being copied. `None` when
+    /// `bytes` holds no whole message: the caller then [`push`](Self::push)es them.
+    ///
+    /// # Errors
+    /// The protocol violation at the start of `bytes`; from then on every call reports it.
+    pub fn cut(&mut self, bytes: &[u8]) -> Result<Option<Located>, ProtocolError> {
+        if let Some(e) = &self.failed {
+            return Err(e.clone());
+        }
+        match locate(&self.rule, bytes, &[], 0) {
+            Ok(Found::Message(at)) => Ok(Some(at)),
+            Ok(Found::Incomplete { .. }) => Ok(None),
+            Err(e) => Err(self.fail(e)),
         }
     }
 
-    /// Room left in the circular buffer.
-    pub fn free_space(&self) -> usize {
-        self.buffer.free_space()
+    /// Drops the message handed out last; gives the buffer back once it is empty.
+    fn settle(&mut self) {
+        if self.handed_out == 0 {
+            return;
+        }
+        if let Some(buffer) = &mut self.buffer {
+            buffer.consume(self.handed_out);
+            if buffer.is_empty() {
+                self.buffer = None;
+            }
+        }
+        self.handed_out = 0;
+        self.scanned = 0;
     }
 
-    /// Stores as many of `bytes` as fit in the circular buffer and returns how many; cuts
-    /// nothing.
-    pub fn push(&mut self, bytes: &[u8]) -> usize {
-        // TODO: nothing is stored after a violation, nor when the framing passes through;
-        // otherwise write what fits into self.buffer (`write` says how much).
-        let _ = bytes;
-        todo!()
-    }
-
-    /// Cuts the next complete message out of the buffer, if there is one (one step of the
-    /// course's ProcessClientMsg loop).
-    ///
-    /// # Errors
-    /// The protocol violation found at the front of the buffer; from then on every call (and
-    /// [`finish`](Self::finish)) reports it again.
-    pub fn next_message(&mut self) -> Result<Option<Vec<u8>>, ProtocolError> {
-        // TODO:
-        // - If a violation was already seen, return it again. Pass-through framings: None.
-        // - Fixed(n): once at least n bytes are buffered, read n of them out.
-        // - LengthPrefixed: `peek` the 2-byte header (u16::from_be_bytes/from_le_bytes).
-        //   Below 2 is FrameTooSmall, above max_len FrameTooLarge: decide on the header
-        //   alone, without waiting for the body. Once the whole frame is buffered, drop the
-        //   header (`consume`) and read the payload out. A frame of length 2 is an empty
-        //   message.
-        // - Delimited: search the delimiter in `self.buffer.as_slices()` (the helper `find`
-        //   below searches across the two halves). Found at offset p: bytes 0..p are the
-        //   message, then drop the delimiter; for lines (delimiter "\n") drop a trailing "\r"
-        //   too. Not found, and too many bytes buffered for a legal message to still come
-        //   (see `raw_limit`): MessageTooLong. A message found but longer than max_len:
-        //   MessageTooLong too.
-        // - On a violation remember it in self.failed before returning it.
-        todo!()
+    fn fail(&mut self, e: ProtocolError) -> ProtocolError {
+        self.failed = Some(e.clone());
+        e
     }
 
     /// Called at end of stream.
     ///
     /// # Errors
     /// [`ProtocolError::TruncatedAtEof`] when part of a message is still buffered; the
-    /// violation that ended the stream, if [`feed`](Self::feed) already reported one.
+    /// violation that ended the stream, if one was already reported.
     pub fn finish(&self) -> Result<(), ProtocolError> {
-        // TODO: a remembered violation first; then any buffered byte means the peer stopped in
-        // the middle of a message.
-        todo!()
+        if let Some(e) = &self.failed {
+            return Err(e.clone());
+        }
+        match self.buffered() {
+            0 => Ok(()),
+            buffered => Err(ProtocolError::TruncatedAtEof { buffered }),
+        }
     }
 
-    /// Bytes waiting for the rest of their message.
+    /// Bytes waiting for the rest of their message (or for their turn to be delivered).
     pub fn buffered(&self) -> usize {
-        todo!()
+        self.buffer.as_ref().map_or(0, CircularBuffer::len) - self.handed_out
     }
+}
+
+/// Where the next message lies in the bytes `head` then `tail` (the two halves of a circular
+/// buffer, or a read and nothing): the cutting rules of the course's demarcators, applied to
+/// bytes wherever they are.
+fn locate(rule: &Rule, head: &[u8], tail: &[u8], scanned: usize) -> Result<Found, ProtocolError> {
+    // TODO: `available` is `head.len() + tail.len()`; byte `i` of the run is `head[i]` if
+    // `i < head.len()`, else `tail[i - head.len()]`. Return `Found::Incomplete { scanned: 0 }`
+    // while a message is not whole yet, `Found::Message(Located { start, len, total })` once
+    // it is (payload at `start`, `len` bytes; `total` bytes to drop afterwards), or the error.
+    // - `Rule::PassThrough`: never a message (the DRS delivers those reads as they are).
+    // - `Rule::Fixed(n)`: whole once `n` bytes are there: start 0, len n, total n.
+    // - `Rule::Length { order, max_len }`: the 2-byte header (`HEADER_LEN`) holds the total
+    //   length, header included (`u16::from_be_bytes` / `from_le_bytes` by `order`). Judge the
+    //   header alone, without waiting for the body: below 2 is `FrameTooSmall { len }`, above
+    //   `max_len` is `FrameTooLarge { len, max }`. Whole once `len` bytes are there: start 2,
+    //   len `len - 2`, total `len`. A frame of length 2 is an empty message.
+    // - `Rule::Delimited { delimiter, max_len }`: `find(head, tail, scanned, delimiter)` gives
+    //   the delimiter's offset `at`, searching from `scanned`. Not found: if `available` has
+    //   reached `raw_limit(delimiter, max_len) + delimiter.len()`, no legal message can still
+    //   come: `MessageTooLong { max: max_len }`; else incomplete, with
+    //   `scanned: (available + 1).saturating_sub(delimiter.len())` so the next search starts
+    //   there. Found: the message is bytes `0..at`, minus a `\r` just before the delimiter when
+    //   it is a line (`Framing::is_line`); longer than `max_len` is `MessageTooLong`; total is
+    //   `at + delimiter.len()`.
+    todo!("ex06: locate")
 }
 
 impl fmt::Display for Framing {

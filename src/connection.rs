@@ -161,11 +161,7 @@ thread_local! {
 }
 
 impl Connection {
-    pub(crate) fn new(
-        client: Client,
-        stream: TcpStream,
-        budget: Arc<OutputBudget>,
-    ) -> Connection {
+    pub(crate) fn new(client: Client, stream: TcpStream, budget: Arc<OutputBudget>) -> Connection {
         Connection {
             client,
             stream,

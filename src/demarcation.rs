@@ -454,9 +454,7 @@ impl Demarcator {
             // The buffer was full and extraction freed nothing. The capacity rule makes this
             // unreachable; should it ever happen, ending the client beats spinning forever.
             if self.free_space() == 0 {
-                return Err(self.fail(ProtocolError::MessageTooLong {
-                    max: self.capacity,
-                }));
+                return Err(self.fail(ProtocolError::MessageTooLong { max: self.capacity }));
             }
         }
     }
@@ -534,7 +532,8 @@ impl Demarcator {
         // It wraps: one copy, into an allocation kept from message to message.
         self.scratch.clear();
         let from_head = head.len().saturating_sub(at.start);
-        self.scratch.extend_from_slice(&head[head.len() - from_head..]);
+        self.scratch
+            .extend_from_slice(&head[head.len() - from_head..]);
         let skip_tail = at.start.saturating_sub(head.len());
         self.scratch
             .extend_from_slice(&tail[skip_tail..skip_tail + at.len - from_head]);
@@ -608,7 +607,13 @@ impl Demarcator {
 /// bytes wherever they are.
 fn locate(rule: &Rule, head: &[u8], tail: &[u8], scanned: usize) -> Result<Found, ProtocolError> {
     let available = head.len() + tail.len();
-    let byte_at = |i: usize| if i < head.len() { head[i] } else { tail[i - head.len()] };
+    let byte_at = |i: usize| {
+        if i < head.len() {
+            head[i]
+        } else {
+            tail[i - head.len()]
+        }
+    };
     let incomplete = Ok(Found::Incomplete { scanned: 0 });
     match rule {
         Rule::PassThrough => incomplete,
