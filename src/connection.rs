@@ -12,14 +12,14 @@
 //! is not a reply can be refused, whole, with an error. [`OutputBudget`] keeps the count for
 //! the whole server so that many slow clients together stay bounded too.
 
-use std::cell::Cell;
+use std::cell::RefCell;
 use std::collections::VecDeque;
 use std::io::{self, IoSlice, Write};
 use std::net::TcpStream;
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 
-use crate::client::Client;
+use crate::client::{Client, ClientId};
 use crate::error::{DisconnectReason, SendError};
 use crate::wheel_timer::TimerHandle;
 
@@ -157,7 +157,7 @@ thread_local! {
     /// The connection whose messages this thread is delivering right now (the DRS during a
     /// turn), as an address: a `send` to it is a reply, which is queued without a write of
     /// its own (the DRS writes once after the turn) and never refused.
-    static SERVING: Cell<usize> = const { Cell::new(0) };
+    static SERVING: RefCell<Option<Arc<Connection>>> = const { RefCell::new(None) };
 }
 
 impl Connection {
@@ -182,13 +182,29 @@ impl Connection {
 
     /// Marks this thread as delivering `conn`'s messages until the guard is dropped.
     pub(crate) fn serving(conn: &Arc<Connection>) -> ServingGuard {
-        SERVING.with(|s| s.set(Arc::as_ptr(conn) as usize));
+        SERVING.with_borrow_mut(|s| *s = Some(Arc::clone(conn)));
         ServingGuard
     }
 
     /// True on the thread that is delivering this connection's messages right now.
     pub(crate) fn is_being_served_here(self: &Arc<Self>) -> bool {
-        SERVING.with(|s| s.get() == Arc::as_ptr(self) as usize)
+        SERVING.with_borrow(|s| s.as_ref().is_some_and(|c| Arc::ptr_eq(c, self)))
+    }
+
+    /// Calls `f` with the connection this thread is delivering messages of, if it is client
+    /// `id` of the server whose output budget is `budget`: a reply reaches its connection
+    /// without a look-up in the client DB.
+    pub(crate) fn with_served<R>(
+        id: ClientId,
+        budget: &Arc<OutputBudget>,
+        f: impl FnOnce(&Connection) -> R,
+    ) -> Option<R> {
+        SERVING.with_borrow(|s| match s {
+            Some(conn) if conn.client.id == id && Arc::ptr_eq(&conn.budget, budget) => {
+                Some(f(conn))
+            }
+            _ => None,
+        })
     }
 
     // ANCHOR: queue
@@ -197,28 +213,37 @@ impl Connection {
     /// client's bound, or the server's while the client already has output waiting. Returns
     /// true when the queue was empty before, so the caller knows a write may be tried at once.
     pub(crate) fn queue(&self, framed: &[u8], reply: bool) -> Result<bool, SendError> {
+        self.queue_parts([framed, &[], &[]], reply)
+    }
+
+    /// [`queue`](Self::queue) for a frame given in parts (header, payload, delimiter), so
+    /// that it goes into the queue without being assembled anywhere else first.
+    pub(crate) fn queue_parts(&self, parts: [&[u8]; 3], reply: bool) -> Result<bool, SendError> {
+        let size: usize = parts.iter().map(|p| p.len()).sum();
         let mut out = lock(&self.outbox);
         let queued = out.len();
         if !reply {
-            if queued + framed.len() > self.budget.per_client {
+            if queued + size > self.budget.per_client {
                 return Err(SendError::QueueFull {
                     id: self.client.id,
                     queued,
-                    message: framed.len(),
+                    message: size,
                     limit: self.budget.per_client,
                 });
             }
             let total = self.budget.total();
-            if queued > 0 && total + framed.len() > self.budget.total_limit {
+            if queued > 0 && total + size > self.budget.total_limit {
                 return Err(SendError::ServerQueueFull {
                     id: self.client.id,
                     total,
-                    message: framed.len(),
+                    message: size,
                     limit: self.budget.total_limit,
                 });
             }
         }
-        out.extend(framed);
+        for part in parts {
+            out.extend(part);
+        }
         self.account(queued, out.len());
         Ok(queued == 0)
     }
@@ -306,7 +331,7 @@ pub(crate) struct ServingGuard;
 
 impl Drop for ServingGuard {
     fn drop(&mut self) {
-        SERVING.with(|s| s.set(0));
+        SERVING.with_borrow_mut(|s| *s = None);
     }
 }
 

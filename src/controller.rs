@@ -542,10 +542,10 @@ impl Shared {
     pub(crate) fn queue_output(
         &self,
         conn: &Arc<Connection>,
-        framed: &[u8],
+        parts: [&[u8]; 3],
     ) -> Result<(), SendError> {
         let reply = conn.is_being_served_here();
-        let was_empty = conn.queue(framed, reply)?;
+        let was_empty = conn.queue_parts(parts, reply)?;
         if reply {
             return Ok(());
         }

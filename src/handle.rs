@@ -6,7 +6,7 @@ use std::net::SocketAddr;
 use std::sync::atomic::Ordering;
 
 use crate::client::{Client, ClientId};
-use crate::connection::lock;
+use crate::connection::{lock, Connection};
 use crate::controller::{ServerHandle, TcpServer};
 use crate::demarcation::Framing;
 use crate::error::{DisconnectReason, SendError};
@@ -69,14 +69,24 @@ impl ServerHandle {
     /// [`SendError::ServerQueueFull`] (clients are not reading: the message is refused whole,
     /// the client stays connected; replies are never refused); [`SendError::Frame`].
     pub fn send(&self, id: ClientId, message: &[u8]) -> Result<(), SendError> {
-        let conn = self.shared.db.get(id).ok_or(SendError::NoSuchClient(id))?;
-        let framed = self
-            .shared
+        let shared = &self.shared;
+        let wrapping = shared
             .config
             .framing
-            .encode(message)
+            .wrapping(message)
             .map_err(SendError::Frame)?;
-        self.shared.queue_output(&conn, &framed)?;
+        let parts = [wrapping.header(), message, wrapping.trailer()];
+        // A reply to the client being served: no look-up, no write of its own.
+        let reply = Connection::with_served(id, &shared.budget, |conn| {
+            conn.queue_parts(parts, true)?;
+            conn.stats.messages_out.fetch_add(1, Ordering::Relaxed);
+            Ok(())
+        });
+        if let Some(result) = reply {
+            return result;
+        }
+        let conn = shared.db.get(id).ok_or(SendError::NoSuchClient(id))?;
+        shared.queue_output(&conn, parts)?;
         conn.stats.messages_out.fetch_add(1, Ordering::Relaxed);
         Ok(())
     }
