@@ -145,9 +145,29 @@ impl Framing {
     /// over `max_len`). [`FrameError::ContainsDelimiter`] when a delimited payload contains
     /// its delimiter (or, for lines, ends with `\r`).
     pub fn encode(&self, payload: &[u8]) -> Result<Vec<u8>, FrameError> {
+        let wrapping = self.wrapping(payload)?;
+        let mut frame = Vec::with_capacity(wrapping.len() + payload.len());
+        frame.extend_from_slice(wrapping.header());
+        frame.extend_from_slice(payload);
+        frame.extend_from_slice(wrapping.trailer());
+        Ok(frame)
+    }
+
+    /// What goes around `payload` on the wire (a header before, a delimiter after), checked
+    /// as [`encode`](Self::encode) checks it: how a reply is queued without building the
+    /// frame in a `Vec` of its own first.
+    ///
+    /// # Errors
+    /// As [`encode`](Self::encode).
+    pub fn wrapping(&self, payload: &[u8]) -> Result<Wrapping<'_>, FrameError> {
         let len = payload.len();
+        let bare = Wrapping {
+            header: [0; HEADER_LEN],
+            header_len: 0,
+            trailer: &[],
+        };
         match self {
-            Framing::None => Ok(payload.to_vec()),
+            Framing::None => Ok(bare),
             Framing::Fixed(n) => {
                 if len != *n {
                     return Err(FrameError::WrongSize {
@@ -155,7 +175,7 @@ impl Framing {
                         expected: format!("exactly {n} bytes"),
                     });
                 }
-                Ok(payload.to_vec())
+                Ok(bare)
             }
             Framing::LengthPrefixed { order, max_len } => {
                 let max_total = (*max_len).min(u16::MAX as usize);
@@ -176,10 +196,11 @@ impl Framing {
                     ByteOrder::Big => total.to_be_bytes(),
                     ByteOrder::Little => total.to_le_bytes(),
                 };
-                let mut frame = Vec::with_capacity(len + HEADER_LEN);
-                frame.extend_from_slice(&header);
-                frame.extend_from_slice(payload);
-                Ok(frame)
+                Ok(Wrapping {
+                    header,
+                    header_len: HEADER_LEN,
+                    trailer: &[],
+                })
             }
             Framing::Delimited { delimiter, max_len } => {
                 if len > *max_len {
@@ -202,10 +223,10 @@ impl Framing {
                         delimiter: escaped(b"\r\n"),
                     });
                 }
-                let mut frame = Vec::with_capacity(len + delimiter.len());
-                frame.extend_from_slice(payload);
-                frame.extend_from_slice(delimiter);
-                Ok(frame)
+                Ok(Wrapping {
+                    trailer: delimiter,
+                    ..bare
+                })
             }
         }
     }
@@ -291,6 +312,37 @@ enum Rule {
     Fixed(usize),
     Length { order: ByteOrder, max_len: usize },
     Delimited { delimiter: Vec<u8>, max_len: usize },
+}
+
+/// What a framing puts around a payload: a header before it, a delimiter after it (either
+/// may be empty). See [`Framing::wrapping`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Wrapping<'a> {
+    header: [u8; HEADER_LEN],
+    header_len: usize,
+    trailer: &'a [u8],
+}
+
+impl<'a> Wrapping<'a> {
+    /// The bytes before the payload.
+    pub fn header(&self) -> &[u8] {
+        &self.header[..self.header_len]
+    }
+
+    /// The bytes after the payload.
+    pub fn trailer(&self) -> &'a [u8] {
+        self.trailer
+    }
+
+    /// How many bytes the wrapping adds.
+    pub fn len(&self) -> usize {
+        self.header_len + self.trailer.len()
+    }
+
+    /// True when the payload goes out as it is.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
 }
 
 /// One client's receive side: the framing that cuts it, and its circular buffer for what
