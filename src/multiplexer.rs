@@ -805,7 +805,7 @@ fn advance_linger(l: &mut Lingering, buf: &mut [u8]) -> bool {
         // Drain (and drop) what the peer still sends: closing a socket with unread input
         // would send a reset, which destroys output the peer has not read yet.
         match discard_input(&l.conn, buf) {
-            Drained::Open => {}
+            Drained::Open { .. } => {}
             Drained::Eof => l.eof = true,
             Drained::Broken => return false,
         }
@@ -840,8 +840,8 @@ fn end_of_stream(conn: &Connection, inbox: &Demarcator) -> DisconnectReason {
 
 /// What draining a socket's input found.
 enum Drained {
-    /// Nothing more for now; the peer may still send.
-    Open,
+    /// Nothing more for now; the peer may still send. `read_some`: bytes were dropped.
+    Open { read_some: bool },
     /// The peer's FIN.
     Eof,
     /// An error: the socket is broken.
@@ -850,11 +850,12 @@ enum Drained {
 
 /// Reads and drops what is waiting.
 fn discard_input(conn: &Connection, buf: &mut [u8]) -> Drained {
+    let mut read_some = false;
     loop {
         match (&conn.stream).read(buf) {
             Ok(0) => return Drained::Eof,
-            Ok(_) => {}
-            Err(e) if e.kind() == io::ErrorKind::WouldBlock => return Drained::Open,
+            Ok(_) => read_some = true,
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => return Drained::Open { read_some },
             Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
             Err(_) => return Drained::Broken,
         }
@@ -862,30 +863,59 @@ fn discard_input(conn: &Connection, buf: &mut [u8]) -> Drained {
 }
 
 // ANCHOR: close_gracefully
-/// The last step of `stop()`: every client left is given what was queued for it (waiting at
-/// most `linger` for those that do not take it), then a FIN; its pending input is drained
-/// first, because closing with unread input would send a reset instead.
+/// The last step of `stop()`: every client left is given what was queued for it, then a
+/// FIN, and what it sends meanwhile is drained, because closing with unread input would send
+/// a reset that destroys output the peer has not read yet. A client that is still sending
+/// is waited for until its own FIN; the others are closed as soon as their output is out.
+/// Nobody is waited for past `linger`.
 pub(crate) fn close_gracefully(conns: &[Arc<Connection>], linger: Duration) {
     let deadline = Instant::now() + linger;
-    let mut owed: Vec<&Arc<Connection>> = conns.iter().filter(|c| c.queued_output() > 0).collect();
-    while !owed.is_empty() {
-        owed.retain(|c| matches!(c.flush(), Ok(false)));
+    let mut buf = vec![0u8; READ_CHUNK];
+    let mut closing: Vec<(Lingering, bool)> = conns
+        .iter()
+        .map(|conn| {
+            let l = Lingering {
+                conn: Arc::clone(conn),
+                registered: Interest::default(),
+                flushed: false,
+                eof: false,
+                deadline,
+            };
+            (l, false)
+        })
+        .collect();
+    loop {
+        closing.retain_mut(|(l, sending)| {
+            if !l.eof {
+                match discard_input(&l.conn, &mut buf) {
+                    Drained::Open { read_some } => *sending |= read_some,
+                    Drained::Eof => l.eof = true,
+                    Drained::Broken => return false,
+                }
+            }
+            if !l.flushed {
+                match l.conn.flush() {
+                    Ok(true) => {
+                        let _ = l.conn.stream.shutdown(Shutdown::Write);
+                        l.flushed = true;
+                    }
+                    Ok(false) => {}
+                    Err(_) => return false,
+                }
+            }
+            !(l.flushed && (l.eof || !*sending))
+        });
         let left = deadline.saturating_duration_since(Instant::now());
-        if owed.is_empty() || left.is_zero() {
-            break;
+        if closing.is_empty() || left.is_zero() {
+            return;
         }
         let mut set = PollSet::new();
-        for c in &owed {
-            set.add(&c.stream, Interest::WRITE);
+        for (l, _) in &closing {
+            set.add(&l.conn.stream, l.interest());
         }
         if set.wait(Some(left)).is_err() {
-            break;
+            return;
         }
-    }
-    let mut sink = [0u8; 4096];
-    for conn in conns {
-        let _ = conn.stream.shutdown(Shutdown::Write);
-        while matches!((&conn.stream).read(&mut sink), Ok(n) if n > 0) {}
     }
 }
 // ANCHOR_END: close_gracefully

@@ -678,6 +678,7 @@ fn sigint_delivers_queued_output_then_eof() {
         got == sent[..got.len()],
         "the echo is a prefix of what was sent"
     );
+    drop(client); // our FIN: the server stops waiting for the rest of our input
     let line = server.line_with("disconnected");
     assert!(line.contains("server shutdown"), "{line}");
     assert!(exit_status(&mut server).success());
