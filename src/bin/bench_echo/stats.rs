@@ -43,8 +43,13 @@ impl Figures {
         let watcher = self
             .watcher_rate
             .map_or(String::new(), |r| format!(", watcher {r:.0} round trips/s"));
+        let unit = if self.watcher_rate.is_some() {
+            "flood frames/s"
+        } else {
+            "msgs/s"
+        };
         format!(
-            "{:>9.0} msgs/s  p50 {:>6.0} µs  p99 {:>6.0} µs  max {:>6.0} µs{watcher}",
+            "{:>9.0} {unit}  p50 {:>6.0} µs  p99 {:>6.0} µs  max {:>6.0} µs{watcher}",
             self.rate, self.p50, self.p99, self.max
         )
     }
