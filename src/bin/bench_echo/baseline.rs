@@ -117,3 +117,50 @@ fn echo_frames(stream: &TcpStream) -> io::Result<()> {
         w.write_all(&payload)?;
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::net::TcpListener;
+
+    /// A server-side socket running `echo` in a thread, and the client's end.
+    fn pair(echo: fn(&TcpStream) -> io::Result<()>) -> TcpStream {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let client = TcpStream::connect(listener.local_addr().unwrap()).unwrap();
+        let (server, _) = listener.accept().unwrap();
+        thread::spawn(move || echo(&server));
+        client
+            .set_read_timeout(Some(Duration::from_secs(5)))
+            .unwrap();
+        client
+    }
+
+    /// Pipelined frames, a header-only one among them, come back whole and in order.
+    #[test]
+    fn frames_are_echoed_whole() {
+        let mut c = pair(echo_frames);
+        let frames: Vec<u8> = [&[0u8, 5, b'a', b'b', b'c'][..], &[0, 2], &[0, 3, b'z']].concat();
+        c.write_all(&frames).unwrap();
+        let mut got = vec![0; frames.len()];
+        c.read_exact(&mut got).unwrap();
+        assert_eq!(got, frames);
+    }
+
+    /// A header announcing less than itself ends the connection: the client reads EOF.
+    #[test]
+    fn an_undersized_header_ends_the_connection() {
+        let mut c = pair(echo_frames);
+        c.write_all(&[0, 1]).unwrap();
+        assert_eq!(c.read(&mut [0; 8]).unwrap(), 0);
+    }
+
+    /// Framing none writes back whatever arrives.
+    #[test]
+    fn bytes_are_echoed() {
+        let mut c = pair(echo_bytes);
+        c.write_all(b"hello").unwrap();
+        let mut got = [0; 5];
+        c.read_exact(&mut got).unwrap();
+        assert_eq!(&got, b"hello");
+    }
+}

@@ -193,11 +193,13 @@ fn drive(
             let ready = set.readiness(i);
             if ready.readable || ready.hangup {
                 let n = match (&c.stream).read(&mut buf) {
-                    Ok(0) => return Err(format!(
+                    Ok(0) => {
+                        return Err(format!(
                         "client {}: the server closed the connection with {} messages in flight",
                         c.id,
                         c.sent_at.len()
-                    )),
+                    ))
+                    }
                     Ok(n) => n,
                     Err(e) if is_timeout(&e) || e.kind() == io::ErrorKind::Interrupted => 0,
                     Err(e) => return Err(format!("client {}: read: {e}", c.id)),
