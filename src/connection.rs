@@ -48,6 +48,8 @@ pub(crate) struct Connection {
     /// into the disconnect reason, so a reset seen by a write is not later misreported as
     /// "peer closed" by a read that finds the connection already torn down.
     write_error: Mutex<Option<io::Error>>,
+    /// Set with `write_error`, so that the DRS's check on every turn takes no lock.
+    has_write_error: AtomicBool,
     /// Set once, by whoever removed the client from the DB; after it, nothing more of this
     /// client is delivered to the application.
     pub(crate) closed: AtomicBool,
@@ -170,6 +172,7 @@ impl Connection {
             queued: AtomicUsize::new(0),
             budget,
             write_error: Mutex::new(None),
+            has_write_error: AtomicBool::new(false),
             closed: AtomicBool::new(false),
             busy: AtomicBool::new(false),
             paused: AtomicBool::new(false),
@@ -313,10 +316,14 @@ impl Connection {
     /// Remembers a write error met outside the DRS (the first one wins).
     pub(crate) fn record_write_error(&self, error: io::Error) {
         lock(&self.write_error).get_or_insert(error);
+        self.has_write_error.store(true, Ordering::Release);
     }
 
     /// The write error recorded by another thread, if any, as a disconnect reason.
     pub(crate) fn write_error(&self) -> Option<DisconnectReason> {
+        if !self.has_write_error.load(Ordering::Acquire) {
+            return None;
+        }
         lock(&self.write_error).as_ref().map(DisconnectReason::io)
     }
 

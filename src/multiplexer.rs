@@ -545,6 +545,10 @@ impl<H: DrsHost> Drs<H> {
                 Ok(n) => {
                     bytes += n;
                     conn.stats.bytes_in.fetch_add(n as u64, Ordering::Relaxed);
+                    // Less than asked for: the socket is drained for now. The turn ends after
+                    // these bytes, saving a read that would only say "would block" (the poller
+                    // is level-triggered: anything arriving later is reported).
+                    let drained = n < want;
                     if pass_through {
                         messages += 1;
                         if let Some(end) = self.deliver(conn, &self.buf[..n]) {
@@ -559,6 +563,14 @@ impl<H: DrsHost> Drs<H> {
                         }
                     } else {
                         inbox.push(&self.buf[..n]);
+                    }
+                    if drained {
+                        if !pass_through {
+                            if let Some(end) = self.deliver_buffered(conn, inbox, &mut messages) {
+                                break end;
+                            }
+                        }
+                        break TurnEnd::Idle;
                     }
                 }
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => break TurnEnd::Idle,

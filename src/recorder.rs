@@ -116,7 +116,8 @@ impl Handler for Recorder {
     }
 
     fn message(&self, server: &ServerHandle, client: &Client, message: &[u8]) {
-        if self.print.messages {
+        // Checked first: the escaped text would be made even if nothing is printed.
+        if self.print.messages && self.print.prefix.is_some() {
             self.say(format_args!(
                 "client {} sent {} bytes: {}",
                 client.id,
