@@ -1,9 +1,10 @@
 //! Chapter 3 — the data-request service (the course's DRS, `TcpClientServiceManager`).
 //!
-//! One thread serves every connected client. It waits in `poll` (our [`select`] module) on
-//! all their sockets at once, and when any is ready it reads what arrived, cuts it into
-//! messages (chapter 6) and hands each to the application; it also writes output queued for
-//! clients whose sockets can take it. Like the course's DRS it keeps its own table of the
+//! One thread serves every connected client. It waits on all their sockets at once — in
+//! `poll` (chapter 3's [`select`]) or `epoll` (Linux), behind a [`Poller`] where each client is
+//! registered once — and when any is ready it reads what arrived, cuts it into messages
+//! (chapter 6) and hands each to the application, straight from its read buffer; it also
+//! writes output queued for clients whose sockets can take it, a turn's replies in one write. Like the course's DRS it keeps its own table of the
 //! clients it listens to, a second copy beside the central DB, so that its hot loop never
 //! takes the DB's lock.
 //!
@@ -26,6 +27,7 @@
 //! it was owed and a FIN, not a reset (chapter 8).
 //!
 //! [`select`]: crate::select
+//! [`Poller`]: crate::poller::Poller
 
 // With the exercise stub in place the loop is `todo!()`, so what only it calls goes unused.
 #![cfg_attr(feature = "ex03", allow(dead_code))]
@@ -104,7 +106,7 @@ pub(crate) enum Command {
 pub(crate) struct DrsLink {
     /// Commands in the order they were given; the DRS takes them all after each wake-up.
     queue: Mutex<VecDeque<Command>>,
-    /// Interrupts the DRS's `poll`.
+    /// Interrupts the DRS's wait.
     waker: Waker,
     /// How many closed sockets the DRS is still letting go, for `show`.
     lingering: AtomicUsize,
