@@ -454,7 +454,8 @@ impl<H: DrsHost> Drs<H> {
         // Fresh, because the server-wide bound may have been passed since it was last synced.
         entry.paused = self.budget.should_pause(conn.queued_output(), entry.paused);
         let may_read = self.reading && !entry.paused;
-        let wants_turn = ready.readable || ready.hangup || entry.pending;
+        let was_pending = entry.pending;
+        let wants_turn = ready.readable || ready.hangup || was_pending;
         // Out of the table for the turn, so that the turn can lend its messages to the
         // application while `self` is in use.
         let mut inbox = entry.inbox.take();
@@ -465,6 +466,9 @@ impl<H: DrsHost> Drs<H> {
             (Ok(()), Some(inbox)) if wants_turn && (may_read || ready.hangup) => {
                 self.turn(&conn, inbox)
             }
+            // Only written to (paused, or listening disabled): messages left over from its
+            // last turn are still waiting, and the socket will not report them again.
+            (Ok(()), _) if was_pending => TurnEnd::Pending,
             _ => TurnEnd::Idle,
         };
         if let (Some(entry), Some(inbox)) = (self.table.get_mut(&id), inbox) {
