@@ -155,12 +155,14 @@ impl OutputBudget {
     // ANCHOR_END: should_pause
 }
 
+// ANCHOR: serving
 thread_local! {
     /// The connection whose messages this thread is delivering right now (the DRS during a
     /// turn), as an address: a `send` to it is a reply, which is queued without a write of
     /// its own (the DRS writes once after the turn) and never refused.
     static SERVING: RefCell<Option<Arc<Connection>>> = const { RefCell::new(None) };
 }
+// ANCHOR_END: serving
 
 impl Connection {
     pub(crate) fn new(client: Client, stream: TcpStream, budget: Arc<OutputBudget>) -> Connection {
@@ -194,6 +196,7 @@ impl Connection {
         SERVING.with_borrow(|s| s.as_ref().is_some_and(|c| Arc::ptr_eq(c, self)))
     }
 
+    // ANCHOR: with_served
     /// Calls `f` with the connection this thread is delivering messages of, if it is client
     /// `id` of the server whose output budget is `budget`: a reply reaches its connection
     /// without a look-up in the client DB.
@@ -209,6 +212,7 @@ impl Connection {
             _ => None,
         })
     }
+    // ANCHOR_END: with_served
 
     // ANCHOR: queue
     /// Queues already-framed bytes. A `reply` (to the client being served, from inside its

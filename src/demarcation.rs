@@ -164,6 +164,7 @@ impl Framing {
         Ok(frame)
     }
 
+    // ANCHOR: wrapping
     /// What goes around `payload` on the wire (a header before, a delimiter after), checked
     /// as [`encode`](Self::encode) checks it: how a reply is queued without building the
     /// frame in a `Vec` of its own first.
@@ -241,6 +242,7 @@ impl Framing {
             }
         }
     }
+    // ANCHOR_END: wrapping
     // ANCHOR_END: encode
 
     /// The smallest circular buffer that always holds one maximal message of this framing

@@ -12,6 +12,7 @@
 //! | [`acceptor`] | 2 | TcpNewConnectionAcceptor.h/.cpp (the CAS) |
 //! | [`select`] | 3 | the `select()` call of the DRS, here `poll(2)` |
 //! | [`multiplexer`] | 3 | TcpClientServiceManager.h/.cpp (the DRS) |
+//! | [`poller`] | 3b | beyond the course: the DRS's registrations kept between waits, `poll` and `epoll` backends |
 //! | [`client_db`] | 4 | TcpClientDbManager.h/.cpp (the DBMS and its locks) |
 //! | [`circular_buffer`] | 5 | ByteCircularBuffer.h/.cpp |
 //! | [`demarcation`] | 6 | TcpMsgDemarcar, TcpMsgFixedSizeDemarcar, TcpMsgVariableSizeDemarcar |

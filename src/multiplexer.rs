@@ -591,6 +591,7 @@ impl<H: DrsHost> Drs<H> {
         end
     }
 
+    // ANCHOR: deliver_read
     /// Delivers the whole messages of a read (of `n` bytes, made while nothing was buffered)
     /// straight from the read buffer, with no copy; what is left — the start of a message, or
     /// messages past the turn's bound — goes into the client's buffer.
@@ -619,8 +620,10 @@ impl<H: DrsHost> Drs<H> {
         inbox.push(&self.buf[at..n]);
         None
     }
+    // ANCHOR_END: deliver_read
     // ANCHOR_END: turn
 
+    // ANCHOR: deliver_buffered
     /// Delivers the complete messages in the client's buffer, up to the turn's bound; how the
     /// turn must end, if it must.
     fn deliver_buffered(
@@ -645,6 +648,7 @@ impl<H: DrsHost> Drs<H> {
             }
         }
     }
+    // ANCHOR_END: deliver_buffered
 
     /// Hands one message to the application; how the turn must end, if it must.
     fn deliver(&self, conn: &Arc<Connection>, message: &[u8]) -> Option<TurnEnd> {

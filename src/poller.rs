@@ -103,6 +103,7 @@ enum Backend {
 }
 // ANCHOR_END: poller
 
+// ANCHOR: poller_api
 impl Poller {
     /// A poller of the given kind.
     ///
@@ -194,6 +195,7 @@ impl Poller {
         }
     }
 }
+// ANCHOR_END: poller_api
 
 // ANCHOR: poll_list
 /// The portable backend: the `pollfd` array kept between waits, with an index from token to

@@ -1,4 +1,5 @@
-//! The programs a student runs: the chapter binaries `ch1`..`ch4` and the `tcpserver` shell.
+//! The programs a student runs: the chapter binaries (`ch1`..`ch8`, `ch3b`) and the `tcpserver`
+//! shell.
 //!
 //! Every child's output is read on a thread and handed over through a channel, so each wait
 //! has a timeout and nothing can hang the test run; every child still running when a test
@@ -398,6 +399,65 @@ fn ch7_tells_the_state_story() {
             "refused",
             "delivered now from #1: \"sent while not listening 3\"",
         ],
+    );
+}
+
+/// Replaces every run of digits with `#`: what stays of a line whose figures change from run
+/// to run.
+fn without_figures(text: &str) -> String {
+    let mut out = String::new();
+    for c in text.chars() {
+        if c.is_ascii_digit() {
+            if !out.ends_with('#') {
+                out.push('#');
+            }
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
+/// ch3b measures the busy client beside a crowd of idle ones, with poll then epoll, and the
+/// book shows its real output: the page's file is that output, line for line, figures aside.
+/// (Only words and structure are checked, never the figures.)
+#[test]
+fn ch3b_tells_the_beyond_select_story() {
+    let out = run_to_end("ch3b", &[], "");
+    for line in out.lines().filter(|l| !l.is_empty()) {
+        assert!(
+            line.starts_with("[ch3b]"),
+            "ch3b printed an unprefixed line {line:?}:\n{out}"
+        );
+    }
+    let mut words = vec![
+        "idle clients",
+        "one DRS thread",
+        "--poller poll",
+        "round trips/s",
+        "p99",
+    ];
+    if cfg!(target_os = "linux") {
+        words.extend(["--poller epoll", "epoll / poll"]);
+    }
+    for word in words {
+        assert!(out.contains(word), "ch3b never says {word:?}:\n{out}");
+    }
+    if !cfg!(target_os = "linux") {
+        return;
+    }
+    let page = concat!(env!("CARGO_MANIFEST_DIR"), "/book/src/output/ch3b.txt");
+    let shown = std::fs::read_to_string(page).unwrap();
+    // A machine with a low descriptor limit runs fewer idle clients and says so in one line.
+    let told: Vec<String> = out
+        .lines()
+        .filter(|l| !l.is_empty() && !l.contains("descriptor limit"))
+        .map(without_figures)
+        .collect();
+    let shown: Vec<String> = shown.lines().map(without_figures).collect();
+    assert_eq!(
+        told, shown,
+        "book/src/output/ch3b.txt is no longer what ch3b prints; paste a fresh run into it"
     );
 }
 
