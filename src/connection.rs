@@ -158,7 +158,7 @@ impl OutputBudget {
 // ANCHOR: serving
 thread_local! {
     /// The connection whose messages this thread is delivering right now (the DRS during a
-    /// turn), as an address: a `send` to it is a reply, which is queued without a write of
+    /// turn): a `send` to it is a reply, which is queued without a write of
     /// its own (the DRS writes once after the turn) and never refused.
     static SERVING: RefCell<Option<Arc<Connection>>> = const { RefCell::new(None) };
 }

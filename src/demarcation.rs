@@ -15,8 +15,9 @@
 //! - the course's class hierarchy with virtual `IsBufferReadyToFlush`/`ProcessClientMsg`
 //!   becomes one [`Framing`] enum and one [`Demarcator`] that matches on it: the set of rules
 //!   is closed, so an enum says so;
-//! - the demarcator does not call the application: [`Demarcator::feed`] returns the complete
-//!   messages, and the caller (the DRS) hands them to the handler without holding any lock;
+//! - the demarcator does not call the application: it says where each complete message lies
+//!   ([`Demarcator::cut`] in a read, [`Demarcator::next_message`] in its buffer), and the
+//!   caller (the DRS) hands it to the handler as a slice, without holding any lock;
 //! - a peer that breaks the rules (a header announcing 0 or 65535 bytes, a line that never
 //!   ends) gets a [`ProtocolError`] naming what was wrong, and is disconnected; the course
 //!   trusts its peer;
@@ -31,8 +32,8 @@ use std::fmt;
 use std::str::FromStr;
 
 /// Default limit on one message (header or delimiter included for length-prefixed framing,
-/// excluded for delimited framing), in bytes: large enough for the course's demos, small
-/// enough that 10 000 idle clients cost about 100 MiB of buffers.
+/// excluded for delimited framing), in bytes: large enough for the course's demos. Each
+/// client's buffer holds one such message, but only while a message is split across reads.
 pub const DEFAULT_MAX_LEN: usize = 10240;
 
 /// Size of the length header of [`Framing::LengthPrefixed`].

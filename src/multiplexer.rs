@@ -50,7 +50,7 @@ use crate::poller::{Poller, PollerKind};
 use crate::select::{Interest, PollSet, Readiness, Waker};
 
 // ANCHOR: drs_loop_mod
-// The loop itself (register, wait, apply commands, serve, expire) is exercise 3: the feature
+// The loop itself (wait, apply commands, serve, expire) is exercise 3: the feature
 // swaps in the student's file. A module declared in `multiplexer.rs` lives in `multiplexer/`,
 // but a `path` given here is relative to `src/`, as for a module declared in `lib.rs`.
 #[cfg_attr(feature = "ex03", path = "../chapters/ex03_drs_loop.rs")]

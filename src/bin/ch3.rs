@@ -85,7 +85,7 @@ fn story() -> Result<(), Failure> {
     say!("{CH} An echo server listens on {addr}; {CLIENTS} clients connect:");
     let mut peers = connect_all(addr, &events)?;
 
-    say!("{CH} Every client sends a line, all at once; the DRS waits in poll() on all of them and reads whichever is ready:");
+    say!("{CH} Every client sends a line, all at once; the DRS waits on all of them at once (select, here poll or epoll) and reads whichever is ready:");
     exchange(&mut peers, &events, 1)?;
     say!("{CH} And a second line each:");
     exchange(&mut peers, &events, 2)?;
