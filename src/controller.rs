@@ -293,7 +293,7 @@ impl TcpServer {
         for conn in &leftovers {
             shared.finish_close(conn, DisconnectReason::ServerShutdown);
         }
-        multiplexer::close_gracefully(&leftovers, shared.config.linger);
+        crate::linger::close_gracefully(&leftovers, shared.config.linger);
     }
     // ANCHOR_END: stop
 

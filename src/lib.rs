@@ -15,9 +15,11 @@
 //! | [`poller`] | 3b | beyond the course: the DRS's registrations kept between waits, `poll` and `epoll` backends |
 //! | [`client_db`] | 4 | TcpClientDbManager.h/.cpp (the DBMS and its locks) |
 //! | [`circular_buffer`] | 5 | ByteCircularBuffer.h/.cpp |
+//! | [`framing`] | 6 | the wire formats (fixed, length header, delimiter) and how a message is framed |
 //! | [`demarcation`] | 6 | TcpMsgDemarcar, TcpMsgFixedSizeDemarcar, TcpMsgVariableSizeDemarcar |
 //! | [`state`] | 7 | the `TCP_SERVER_*` state flags |
 //! | [`wheel_timer`] | 8 | the WheelTimer library |
+//! | `linger` | 8 | the lingering close (flush, half-close, drain, close) |
 //! | [`keepalive`] | 8 | the keep-alive (hold) timer per client |
 //! | [`cli`] | 1 on | the CommandParser CLI of `testapp` (`config tcp-server …`, `show …`) |
 //! | [`demo`] | all | helpers shared by the chapter binaries `chN` |
@@ -45,9 +47,11 @@ pub mod demarcation;
 #[doc(hidden)]
 pub mod demo;
 pub mod error;
+pub mod framing;
 pub mod handle;
 pub mod info;
 pub mod keepalive;
+mod linger;
 pub mod multiplexer;
 pub mod poller;
 #[doc(hidden)]

@@ -46,6 +46,7 @@ use crate::config::Config;
 use crate::connection::{lock, Connection, OutputBudget};
 use crate::demarcation::{Demarcator, Framing, ProtocolError};
 use crate::error::DisconnectReason;
+use crate::linger::{advance_linger, discard_input, Lingering};
 use crate::poller::{Poller, PollerKind};
 use crate::select::{Interest, PollSet, Readiness, Waker};
 
@@ -55,6 +56,8 @@ use crate::select::{Interest, PollSet, Readiness, Waker};
 // but a `path` given here is relative to `src/`, as for a module declared in `lib.rs`.
 #[cfg_attr(feature = "ex03", path = "../chapters/ex03_drs_loop.rs")]
 mod drs_loop;
+// The DRS's deadlines: message clocks and linger ends.
+mod timers;
 // ANCHOR_END: drs_loop_mod
 
 /// Bytes read from one socket per `read` call (and the DRS's one read buffer).
@@ -234,29 +237,6 @@ struct Listened {
     inbox: Option<Demarcator>,
 }
 // ANCHOR_END: listened
-
-/// A socket the server closed and is letting go gracefully.
-struct Lingering {
-    conn: Arc<Connection>,
-    /// What the poller waits for on its socket now.
-    registered: Interest,
-    /// Its output is written and its write side shut down.
-    flushed: bool,
-    /// The peer's FIN arrived: nothing more to drain.
-    eof: bool,
-    /// When it is closed whatever happened.
-    deadline: Instant,
-}
-
-impl Lingering {
-    /// Drain until the FIN, write until flushed.
-    fn interest(&self) -> Interest {
-        Interest {
-            read: !self.eof,
-            write: !self.flushed,
-        }
-    }
-}
 
 /// How one client's turn ended.
 enum TurnEnd {
@@ -658,88 +638,6 @@ impl<H: DrsHost> Drs<H> {
         conn.is_closed().then_some(TurnEnd::Gone)
     }
 
-    /// Starts, restarts or clears the client's message clock after a turn: it measures how
-    /// long the message now at the front of the buffer has been in the making, so it
-    /// restarts whenever a message completes and stops when the buffer is empty.
-    fn track_partial(&mut self, id: ClientId) {
-        let Some(timeout) = self.settings.message_timeout else {
-            return;
-        };
-        let Some(entry) = self.table.get_mut(&id) else {
-            return;
-        };
-        let buffered = entry.inbox.as_ref().map_or(0, Demarcator::buffered);
-        if buffered == 0 {
-            entry.partial_since = None;
-        } else if entry.partial_since.is_none() || self.delivered > 0 {
-            let now = Instant::now();
-            entry.partial_since = Some(now);
-            // One deadline per client in the heap: a restarted clock is re-queued when its
-            // old deadline comes up, so a busy client does not push one per turn.
-            if !entry.clock_queued {
-                entry.clock_queued = true;
-                self.timers
-                    .push(Reverse((now + timeout, Timer::Message(id))));
-            }
-        }
-    }
-
-    /// Ends clients whose message clock ran out, and sockets whose linger deadline passed.
-    fn expire(&mut self, now: Instant) {
-        while let Some(Reverse((at, timer))) = self.timers.peek().copied() {
-            if at > now {
-                break;
-            }
-            self.timers.pop();
-            match timer {
-                Timer::Linger(id) => {
-                    if self.lingering.get(&id).is_some_and(|l| l.deadline <= now) {
-                        self.end_linger(id);
-                    }
-                }
-                Timer::Message(id) => self.message_clock_ran_out(id, now),
-            }
-        }
-        self.link
-            .lingering
-            .store(self.lingering.len(), Ordering::Relaxed);
-    }
-
-    /// A message deadline came up: end the client if its message really took too long.
-    fn message_clock_ran_out(&mut self, id: ClientId, now: Instant) {
-        let Some(timeout) = self.settings.message_timeout else {
-            return;
-        };
-        let reading = self.reading;
-        let Some(entry) = self.table.get_mut(&id) else {
-            return;
-        };
-        entry.clock_queued = false;
-        let Some(since) = entry.partial_since else {
-            return;
-        };
-        let mut requeue = |at: Instant, entry: &mut Listened| {
-            entry.clock_queued = true;
-            self.timers.push(Reverse((at, Timer::Message(id))));
-        };
-        if since + timeout > now {
-            // The clock restarted since this deadline was queued: queue the new one.
-            requeue(since + timeout, entry);
-            return;
-        }
-        if !reading || entry.paused || entry.pending {
-            // We are the ones not reading: the client gets a fresh allowance.
-            entry.partial_since = Some(now);
-            requeue(now + timeout, entry);
-            return;
-        }
-        let conn = Arc::clone(&entry.conn);
-        let buffered = entry.inbox.as_ref().map_or(0, Demarcator::buffered);
-        let after_ms = timeout.as_millis().min(u64::MAX as u128) as u64;
-        let e = ProtocolError::MessageTimeout { after_ms, buffered };
-        self.disconnect(&conn, DisconnectReason::Protocol(e));
-    }
-
     // ANCHOR: disconnect
     /// Ends a client for `reason`: forget it, and if this call reported it, close its socket.
     /// If another thread reported it first, its `Close` command closes the socket.
@@ -821,29 +719,6 @@ impl<H: DrsHost> Drs<H> {
     }
 }
 
-/// One step of a lingering close; false when the socket is done with.
-fn advance_linger(l: &mut Lingering, buf: &mut [u8]) -> bool {
-    if !l.eof {
-        // Drain (and drop) what the peer still sends: closing a socket with unread input
-        // would send a reset, which destroys output the peer has not read yet.
-        match discard_input(&l.conn, buf) {
-            Drained::Open { .. } => {}
-            Drained::Eof => l.eof = true,
-            Drained::Broken => return false,
-        }
-    }
-    if !l.flushed {
-        match l.conn.flush() {
-            Ok(true) => {
-                let _ = l.conn.stream.shutdown(Shutdown::Write);
-                l.flushed = true;
-            }
-            Ok(false) => {}
-            Err(_) => return false,
-        }
-    }
-    !(l.flushed && l.eof)
-}
 // ANCHOR_END: linger
 
 // ANCHOR: end_of_stream
@@ -859,85 +734,3 @@ fn end_of_stream(conn: &Connection, inbox: &Demarcator) -> DisconnectReason {
     }
 }
 // ANCHOR_END: end_of_stream
-
-/// What draining a socket's input found.
-enum Drained {
-    /// Nothing more for now; the peer may still send. `read_some`: bytes were dropped.
-    Open { read_some: bool },
-    /// The peer's FIN.
-    Eof,
-    /// An error: the socket is broken.
-    Broken,
-}
-
-/// Reads and drops what is waiting.
-fn discard_input(conn: &Connection, buf: &mut [u8]) -> Drained {
-    let mut read_some = false;
-    loop {
-        match (&conn.stream).read(buf) {
-            Ok(0) => return Drained::Eof,
-            Ok(_) => read_some = true,
-            Err(e) if e.kind() == io::ErrorKind::WouldBlock => return Drained::Open { read_some },
-            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-            Err(_) => return Drained::Broken,
-        }
-    }
-}
-
-// ANCHOR: close_gracefully
-/// The last step of `stop()`: every client left is given what was queued for it, then a
-/// FIN, and what it sends meanwhile is drained, because closing with unread input would send
-/// a reset that destroys output the peer has not read yet. A client that is still sending
-/// is waited for until its own FIN; the others are closed as soon as their output is out.
-/// Nobody is waited for past `linger`.
-pub(crate) fn close_gracefully(conns: &[Arc<Connection>], linger: Duration) {
-    let deadline = Instant::now() + linger;
-    let mut buf = vec![0u8; READ_CHUNK];
-    let mut closing: Vec<(Lingering, bool)> = conns
-        .iter()
-        .map(|conn| {
-            let l = Lingering {
-                conn: Arc::clone(conn),
-                registered: Interest::default(),
-                flushed: false,
-                eof: false,
-                deadline,
-            };
-            (l, false)
-        })
-        .collect();
-    loop {
-        closing.retain_mut(|(l, sending)| {
-            if !l.eof {
-                match discard_input(&l.conn, &mut buf) {
-                    Drained::Open { read_some } => *sending |= read_some,
-                    Drained::Eof => l.eof = true,
-                    Drained::Broken => return false,
-                }
-            }
-            if !l.flushed {
-                match l.conn.flush() {
-                    Ok(true) => {
-                        let _ = l.conn.stream.shutdown(Shutdown::Write);
-                        l.flushed = true;
-                    }
-                    Ok(false) => {}
-                    Err(_) => return false,
-                }
-            }
-            !(l.flushed && (l.eof || !*sending))
-        });
-        let left = deadline.saturating_duration_since(Instant::now());
-        if closing.is_empty() || left.is_zero() {
-            return;
-        }
-        let mut set = PollSet::new();
-        for (l, _) in &closing {
-            set.add(&l.conn.stream, l.interest());
-        }
-        if set.wait(Some(left)).is_err() {
-            return;
-        }
-    }
-}
-// ANCHOR_END: close_gracefully
