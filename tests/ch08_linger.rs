@@ -97,8 +97,9 @@ fn send_then_reset_is_an_io_error() {
 }
 
 /// A write that meets a reset (here a send from the application's thread, while the DRS is
-/// not reading) is remembered: the reason is the I/O error, not the "peer closed" that a
-/// later read of the torn-down socket would suggest.
+/// not reading) is remembered: the reason is that very error, "connection reset", not the
+/// "peer closed" that a later read of the torn-down socket would suggest, nor the "broken
+/// pipe" that a later write would meet.
 #[test]
 fn a_reset_met_by_a_send_is_the_reason() {
     let (server, events) = start(Config::default(), false);
@@ -114,8 +115,14 @@ fn a_reset_met_by_a_send_is_the_reason() {
     let (gone, reason) = events.expect_disconnected(TIMEOUT).unwrap();
     assert_eq!(gone, id);
     assert!(
-        matches!(reason, DisconnectReason::Io { .. }),
-        "a reset is an I/O error, not {reason:?}"
+        matches!(
+            reason,
+            DisconnectReason::Io {
+                kind: std::io::ErrorKind::ConnectionReset,
+                ..
+            }
+        ),
+        "a reset is reported as the reset, not {reason:?}"
     );
 }
 
@@ -205,4 +212,69 @@ fn a_lingering_close_shows_until_the_peer_fin() {
     assert_eq!(read_all_then_eof(&mut c), b"");
     drop(c); // our FIN
     assert!(closing(0), "still lingering:\n{}", server.show());
+}
+
+/// Output still queued for a client whose connection breaks is given back: once the reset
+/// is reported, the server-wide count of queued output is back to zero.
+#[test]
+fn a_broken_connection_gives_its_queued_output_back() {
+    let config = Config {
+        max_output: 32 * 1024 * 1024,
+        ..Config::default()
+    };
+    let (server, events) = start(config, false);
+    let c = connect(addr(&server));
+    let id = events.expect_connected(TIMEOUT).unwrap().id;
+    let chunk = vec![b'x'; 256 * 1024];
+    let mut sent = 0;
+    while server.info().queued_output.0 == 0 {
+        server.send(id, &chunk).unwrap();
+        sent += chunk.len();
+        assert!(
+            sent < 32 * 1024 * 1024,
+            "nothing ever queued:\n{}",
+            server.show()
+        );
+    }
+    drop(c); // unread input: a reset
+    let (gone, reason) = events.expect_disconnected(TIMEOUT).unwrap();
+    assert_eq!(gone, id);
+    assert!(matches!(reason, DisconnectReason::Io { .. }), "{reason:?}");
+    let deadline = std::time::Instant::now() + TIMEOUT;
+    while server.info().queued_output.0 != 0 && std::time::Instant::now() < deadline {
+        thread::sleep(std::time::Duration::from_millis(1)); // a polling interval
+    }
+    assert_eq!(server.info().queued_output.0, 0, "{}", server.show());
+}
+
+/// A lingering close whose peer never takes its output ends at the linger deadline, and the
+/// output it still held is given back to the server-wide count.
+#[test]
+fn a_close_that_outlives_its_linger_gives_its_queued_output_back() {
+    let config = Config {
+        max_output: 32 * 1024 * 1024,
+        linger: std::time::Duration::from_millis(100),
+        ..Config::default()
+    };
+    let (server, events) = start(config, false);
+    let _never_reads = connect(addr(&server));
+    let id = events.expect_connected(TIMEOUT).unwrap().id;
+    let chunk = vec![b'x'; 256 * 1024];
+    let mut sent = 0;
+    while server.info().queued_output.0 == 0 {
+        server.send(id, &chunk).unwrap();
+        sent += chunk.len();
+        assert!(
+            sent < 32 * 1024 * 1024,
+            "nothing ever queued:\n{}",
+            server.show()
+        );
+    }
+    assert!(server.disconnect(id));
+    let deadline = std::time::Instant::now() + TIMEOUT;
+    while server.info().queued_output.0 != 0 && std::time::Instant::now() < deadline {
+        thread::sleep(std::time::Duration::from_millis(1)); // a polling interval
+    }
+    let info = server.info();
+    assert_eq!((info.queued_output.0, info.lingering), (0, 0), "{info}");
 }
