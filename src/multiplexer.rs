@@ -345,12 +345,16 @@ impl<H: DrsHost> Drs<H> {
         entry.served_in = pass;
         let conn = Arc::clone(&entry.conn);
         let may_read = self.reading && !entry.paused;
-        let wants_turn = ready.readable || ready.hangup || entry.pending;
+        let was_pending = entry.pending;
+        let wants_turn = ready.readable || ready.hangup || was_pending;
         self.delivered = 0;
         let mut end = match self.write_owed(&conn) {
             Err(reason) => TurnEnd::Close(reason),
             // A hang-up while paused: read anyway, to learn the reason now rather than spin.
             Ok(()) if wants_turn && (may_read || ready.hangup) => self.turn(&conn),
+            // Only written to (paused, or listening disabled): messages left over from its
+            // last turn are still waiting, and the socket will not report them again.
+            Ok(()) if was_pending => TurnEnd::Pending,
             Ok(()) => TurnEnd::Idle,
         };
         if !matches!(end, TurnEnd::Close(_) | TurnEnd::Gone) {

@@ -115,3 +115,47 @@ fn stop_is_prompt_and_frees_the_port() {
     again.start().unwrap();
     drop(clients);
 }
+
+/// stop() asks every service thread to leave and joins it: afterwards no thread named after
+/// the server (`cas-…`, `drs-…`) is left in the process, and a restart starts them again.
+#[cfg(target_os = "linux")]
+#[test]
+fn stop_leaves_no_service_thread_behind() {
+    // Thread names are cut to 15 bytes by Linux: keep "drs-" + the name within that.
+    const NAME: &str = "joinchk";
+    let service_threads = || -> Vec<String> {
+        std::fs::read_dir("/proc/self/task")
+            .unwrap()
+            .filter_map(|t| std::fs::read_to_string(t.ok()?.path().join("comm")).ok())
+            .map(|comm| comm.trim_end().to_string())
+            .filter(|comm| comm.ends_with(NAME))
+            .collect()
+    };
+    // A new thread names itself, and a joined one leaves /proc, a moment after `start` or
+    // `join` returned: poll, with a polling interval, not a wait for an event.
+    let eventually_threads = |want: &[String]| {
+        let deadline = Instant::now() + TIMEOUT;
+        while Instant::now() < deadline {
+            let mut now = service_threads();
+            now.sort();
+            if now == want {
+                return true;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(1));
+        }
+        false
+    };
+    let server = TcpServer::new(NAME, "127.0.0.1:0", ()).unwrap();
+    for _ in 0..2 {
+        server.start().unwrap();
+        let services = [format!("cas-{NAME}"), format!("drs-{NAME}")];
+        assert!(eventually_threads(&services), "{:?}", service_threads());
+        let _client = connect(addr(&server));
+        server.stop();
+        assert!(
+            eventually_threads(&[]),
+            "left behind: {:?}",
+            service_threads()
+        );
+    }
+}
