@@ -518,3 +518,71 @@ fn a_send_from_disconnected_is_not_a_reply() {
     );
     assert_eq!(read_to_eof(&mut trickler), b"");
 }
+
+/// The message clock does not run against a client the server is not reading: with
+/// listening disabled, a message started before stays unfinished past several timeouts
+/// without the client being timed out.
+#[test]
+fn no_message_timeout_while_not_listening() {
+    let config = Config {
+        framing: Framing::line(),
+        message_timeout: Some(Duration::from_millis(100)),
+        ..Config::default()
+    };
+    let (server, events) = start(config, false);
+    let mut c = connect(addr(&server));
+    let id = events.expect_connected(TIMEOUT).unwrap().id;
+    write(&mut c, b"started");
+    assert!(eventually(|| server
+        .client_info(id)
+        .is_some_and(|i| i.buffered_input > 0)));
+    server.set_listening(false).unwrap();
+    // The peer this test plays is slow because we are not reading: four timeouts' worth.
+    assert!(
+        events.nothing_more_within(Duration::from_millis(400)),
+        "an event while not listening"
+    );
+    assert!(server.client_info(id).is_some(), "still connected");
+}
+
+/// The message clock does not run against a client paused by backpressure: its unfinished
+/// message outlives several timeouts while its output is backed up.
+#[test]
+fn no_message_timeout_while_paused() {
+    let config = Config {
+        framing: Framing::line(),
+        message_timeout: Some(Duration::from_millis(300)),
+        output_high_water: 64 * 1024,
+        output_low_water: 16 * 1024,
+        max_output: 32 * 1024 * 1024,
+        ..Config::default()
+    };
+    let (server, events) = start(config, false);
+    let mut c = connect(addr(&server));
+    let id = events.expect_connected(TIMEOUT).unwrap().id;
+    // First fill the kernel's buffers, staying under the high-water mark.
+    let chunk = vec![b'o'; 8 * 1024];
+    let mut sent = 0;
+    while server.client_info(id).unwrap().queued_output == 0 {
+        server.send(id, &chunk).unwrap();
+        sent += chunk.len();
+        assert!(sent < 32 * 1024 * 1024, "nothing ever queued");
+    }
+    // Start a message (its clock starts), then pass the high-water mark, well within the
+    // timeout (the kernel may still take some of it: send until paused).
+    write(&mut c, b"started");
+    assert!(eventually(|| server
+        .client_info(id)
+        .is_some_and(|i| i.buffered_input > 0)));
+    while !paused(&server, id) {
+        server.send(id, &chunk).unwrap();
+        sent += chunk.len();
+        assert!(sent < 32 * 1024 * 1024, "never paused:\n{}", server.show());
+    }
+    // The peer this test plays does not read: two timeouts' worth and more.
+    assert!(
+        events.nothing_more_within(Duration::from_millis(700)),
+        "an event while paused"
+    );
+    assert!(server.client_info(id).is_some(), "still connected");
+}

@@ -190,10 +190,14 @@ fn stop_delivers_what_was_queued_then_eof() {
 }
 
 /// A closed client that has not sent its FIN yet lingers, and `show` counts it as closing;
-/// its FIN ends the lingering.
+/// its FIN ends the lingering (long before the linger deadline).
 #[test]
 fn a_lingering_close_shows_until_the_peer_fin() {
-    let (server, events) = start(Config::default(), false);
+    let config = Config {
+        linger: 6 * TIMEOUT,
+        ..Config::default()
+    };
+    let (server, events) = start(config, false);
     let mut c = connect(addr(&server));
     let id = events.expect_connected(TIMEOUT).unwrap().id;
     assert!(server.disconnect(id));
@@ -277,4 +281,65 @@ fn a_close_that_outlives_its_linger_gives_its_queued_output_back() {
     }
     let info = server.info();
     assert_eq!((info.queued_output.0, info.lingering), (0, 0), "{info}");
+}
+
+/// `stop()` keeps writing to a client that is owed more than the kernel's buffers hold, as
+/// the client reads it: here the client starts reading only once it was told "server
+/// shutdown", that is once `stop()` is past the DRS, and still gets every byte, then end of
+/// stream.
+#[test]
+fn stop_keeps_writing_while_the_client_reads() {
+    const SIZE: usize = 24 * 1024 * 1024;
+    let config = Config {
+        max_output: SIZE,
+        linger: TIMEOUT,
+        ..Config::default()
+    };
+    let (server, events) = start(config, false);
+    let mut c = connect(addr(&server));
+    let id = events.expect_connected(TIMEOUT).unwrap().id;
+    let payload: Vec<u8> = (0..SIZE).map(|i| (i % 251) as u8).collect();
+    server.send(id, &payload).unwrap();
+    let stopper = thread::spawn(move || server.stop());
+    assert_eq!(
+        events.expect_disconnected(TIMEOUT).unwrap(),
+        (id, DisconnectReason::ServerShutdown)
+    );
+    let got = read_all_then_eof(&mut c);
+    assert_eq!(got.len(), SIZE);
+    assert!(got == payload);
+    stopper.join().unwrap();
+}
+
+/// `stop()` waits at most `linger` for a client that does not read what it is owed, then
+/// closes it all the same.
+#[test]
+fn stop_gives_up_on_a_client_that_never_reads() {
+    let config = Config {
+        max_output: 32 * 1024 * 1024,
+        linger: std::time::Duration::from_millis(100),
+        ..Config::default()
+    };
+    let (server, events) = start(config, false);
+    let _never_reads = connect(addr(&server));
+    let id = events.expect_connected(TIMEOUT).unwrap().id;
+    let chunk = vec![b'x'; 256 * 1024];
+    let mut sent = 0;
+    while server.info().queued_output.0 == 0 {
+        server.send(id, &chunk).unwrap();
+        sent += chunk.len();
+        assert!(
+            sent < 32 * 1024 * 1024,
+            "nothing ever queued:\n{}",
+            server.show()
+        );
+    }
+    let (done, stopped) = std::sync::mpsc::channel();
+    thread::spawn(move || {
+        server.stop();
+        let _ = done.send(());
+    });
+    stopped
+        .recv_timeout(TIMEOUT)
+        .expect("stop() returns once the linger has passed");
 }
