@@ -586,3 +586,51 @@ fn no_message_timeout_while_paused() {
     );
     assert!(server.client_info(id).is_some(), "still connected");
 }
+
+/// The server-wide bound has its own hysteresis: clients paused because the total passed
+/// the bound stay paused while the total is above seven eighths of it, however small their
+/// own queues, so the passes that serve a newcomer do not let them add more.
+#[test]
+fn clients_paused_by_the_server_wide_bound_stay_paused() {
+    const BOUND: usize = 256 * 1024;
+    const TURN: usize = 16 * 1024;
+    let config = Config {
+        // Per-client marks out of the way: only the server-wide rule pauses and resumes.
+        output_high_water: 64 * 1024 * 1024,
+        output_low_water: 64 * 1024 * 1024,
+        max_total_output: BOUND,
+        turn_bytes: TURN,
+        ..Config::default()
+    };
+    let (server, events) = start(config, true);
+    let mut pushers = Vec::new();
+    for _ in 0..4 {
+        let c = connect(addr(&server));
+        events.expect_connected(TIMEOUT).unwrap();
+        c.set_write_timeout(Some(Duration::from_millis(50)))
+            .unwrap();
+        pushers.push(c);
+    }
+    let chunk = vec![b'x'; TURN];
+    let deadline = Instant::now() + TIMEOUT;
+    while !server.info().clients.iter().all(|c| c.reading_paused) {
+        assert!(
+            Instant::now() < deadline,
+            "never paused:\n{}",
+            server.show()
+        );
+        for c in &mut pushers {
+            let _ = c.write(&chunk); // times out once the kernel buffers are full
+        }
+    }
+    let mut newcomer = connect(addr(&server));
+    for _ in 0..20 {
+        write(&mut newcomer, b"ping");
+        assert_eq!(read_n(&mut newcomer, 4), b"ping");
+        let total = server.info().queued_output.0;
+        assert!(
+            total <= BOUND + 4 * TURN,
+            "queued output {total} grew past the bound {BOUND} while the newcomer was served"
+        );
+    }
+}
