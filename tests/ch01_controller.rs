@@ -117,7 +117,8 @@ fn stop_is_prompt_and_frees_the_port() {
 }
 
 /// stop() asks every service thread to leave and joins it: afterwards no thread named after
-/// the server (`cas-…`, `drs-…`) is left in the process, and a restart starts them again.
+/// the server (`cas-…`, `drs-…`), nor its keep-alive wheel, is left in the process, and a
+/// restart starts them again. (No other test of this file turns keep-alive on.)
 #[cfg(target_os = "linux")]
 #[test]
 fn stop_leaves_no_service_thread_behind() {
@@ -128,7 +129,7 @@ fn stop_leaves_no_service_thread_behind() {
             .unwrap()
             .filter_map(|t| std::fs::read_to_string(t.ok()?.path().join("comm")).ok())
             .map(|comm| comm.trim_end().to_string())
-            .filter(|comm| comm.ends_with(NAME))
+            .filter(|comm| comm.ends_with(NAME) || comm == "wheel-timer")
             .collect()
     };
     // A new thread names itself, and a joined one leaves /proc, a moment after `start` or
@@ -145,10 +146,22 @@ fn stop_leaves_no_service_thread_behind() {
         }
         false
     };
-    let server = TcpServer::new(NAME, "127.0.0.1:0", ()).unwrap();
+    let config = tcpserverlib::Config {
+        keepalive: Some(tcpserverlib::KeepAliveConfig {
+            interval: None,
+            hold: std::time::Duration::from_secs(60),
+            tick: std::time::Duration::from_millis(10),
+        }),
+        ..tcpserverlib::Config::default()
+    };
+    let server = TcpServer::with_config(NAME, "127.0.0.1:0", config, ()).unwrap();
     for _ in 0..2 {
         server.start().unwrap();
-        let services = [format!("cas-{NAME}"), format!("drs-{NAME}")];
+        let services = [
+            format!("cas-{NAME}"),
+            format!("drs-{NAME}"),
+            "wheel-timer".to_string(),
+        ];
         assert!(eventually_threads(&services), "{:?}", service_threads());
         let _client = connect(addr(&server));
         server.stop();
@@ -158,4 +171,35 @@ fn stop_leaves_no_service_thread_behind() {
             service_threads()
         );
     }
+}
+
+/// `set_address` on a stopped server changes where the next `start` listens; it is refused
+/// on a running server and for an address that cannot be resolved.
+#[test]
+fn set_address_moves_a_stopped_server() {
+    let server = TcpServer::new("mover", "127.0.0.1:0", ()).unwrap();
+    server.set_address("[::1]:0").unwrap();
+    server.start().unwrap();
+    assert!(addr(&server).is_ipv6(), "{}", addr(&server));
+    assert!(matches!(
+        server.set_address("127.0.0.1:0"),
+        Err(ServerError::Running { .. })
+    ));
+    server.stop();
+    assert!(matches!(
+        server.set_address("an address without a port"),
+        Err(ServerError::Resolve { .. })
+    ));
+    server.set_address("127.0.0.1:0").unwrap();
+    server.start().unwrap();
+    assert!(addr(&server).is_ipv4());
+}
+
+/// A server displays as its `show`.
+#[test]
+fn a_server_displays_as_its_show() {
+    let server = TcpServer::new("shown", "127.0.0.1:0", ()).unwrap();
+    server.start().unwrap();
+    assert_eq!(server.to_string(), server.show());
+    assert!(server.to_string().contains("shown"));
 }
