@@ -164,3 +164,20 @@ fn leftover_messages_wait_while_not_listening() {
     assert_eq!(messages.recv_timeout(TIMEOUT).unwrap(), b"second");
     assert_eq!(messages.recv_timeout(TIMEOUT).unwrap(), b"third");
 }
+
+/// A client's flags follow the server's state: LISTENED while the server listens, not while
+/// listening is disabled.
+#[test]
+fn client_flags_follow_listening() {
+    use tcpserverlib::ClientFlags;
+    let (server, events) = start(Config::default(), false);
+    let _c = connect(addr(&server));
+    let id = events.expect_connected(TIMEOUT).unwrap().id;
+    let flags = || server.client_info(id).unwrap().flags;
+    assert!(flags().contains(ClientFlags::LISTENED), "{}", flags());
+    assert!(!flags().contains(ClientFlags::CLOSING), "{}", flags());
+    server.set_listening(false).unwrap();
+    assert!(!flags().contains(ClientFlags::LISTENED), "{}", flags());
+    server.set_listening(true).unwrap();
+    assert!(flags().contains(ClientFlags::LISTENED), "{}", flags());
+}
