@@ -47,7 +47,7 @@ pub(crate) struct Connection {
     /// The first error met while writing from a thread other than the DRS; the DRS turns it
     /// into the disconnect reason, so a reset seen by a write is not later misreported as
     /// "peer closed" by a read that finds the connection already torn down.
-    write_error: Mutex<Option<io::Error>>,
+    write_error: Mutex<Option<DisconnectReason>>,
     /// Set with `write_error`, so that the DRS's check on every turn takes no lock.
     has_write_error: AtomicBool,
     /// Set once, by whoever removed the client from the DB; after it, nothing more of this
@@ -275,9 +275,14 @@ impl Connection {
     /// queue in one `writev`. Returns true when the queue is empty afterwards.
     ///
     /// # Errors
-    /// The socket's error (for example, connection reset by peer).
+    /// The socket's error (for example, connection reset by peer), remembered: whichever
+    /// thread writes next gets the same error, not the "broken pipe" that a write after the
+    /// reset would meet.
     pub(crate) fn flush(&self) -> io::Result<bool> {
         let mut out = lock(&self.outbox);
+        if let Some(DisconnectReason::Io { kind, message }) = self.write_error() {
+            return Err(io::Error::new(kind, message));
+        }
         let before = out.len();
         let result = loop {
             if out.is_empty() {
@@ -293,7 +298,12 @@ impl Connection {
                 }
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => break Ok(false),
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-                Err(e) => break Err(e),
+                Err(e) => {
+                    // Recorded before the queue's lock is let go, so no other writer can meet
+                    // the aftermath first and report that instead.
+                    self.record_write_error(&e);
+                    break Err(e);
+                }
             }
         };
         if out.is_empty() && out.capacity() > KEEP_OUTBOX_CAPACITY {
@@ -317,9 +327,9 @@ impl Connection {
         self.queued.load(Ordering::Relaxed)
     }
 
-    /// Remembers a write error met outside the DRS (the first one wins).
-    pub(crate) fn record_write_error(&self, error: io::Error) {
-        lock(&self.write_error).get_or_insert(error);
+    /// Remembers a write error (the first one wins): it is the reason the client goes.
+    fn record_write_error(&self, error: &io::Error) {
+        lock(&self.write_error).get_or_insert_with(|| DisconnectReason::io(error));
         self.has_write_error.store(true, Ordering::Release);
     }
 
@@ -328,7 +338,7 @@ impl Connection {
         if !self.has_write_error.load(Ordering::Acquire) {
             return None;
         }
-        lock(&self.write_error).as_ref().map(DisconnectReason::io)
+        lock(&self.write_error).clone()
     }
 
     /// True once the client left the DB.

@@ -550,11 +550,10 @@ impl Shared {
             return Ok(());
         }
         if was_empty {
-            match conn.flush() {
-                Ok(true) => return Ok(()),
-                Ok(false) => {}
-                // The DRS owns disconnecting; it reports this error as the reason.
-                Err(e) => conn.record_write_error(e),
+            // An error is recorded by `flush` itself; the DRS, which owns disconnecting,
+            // reports it as the reason once woken below.
+            if let Ok(true) = conn.flush() {
+                return Ok(());
             }
         }
         self.drs.output_queued(conn.client.id);

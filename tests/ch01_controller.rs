@@ -115,3 +115,91 @@ fn stop_is_prompt_and_frees_the_port() {
     again.start().unwrap();
     drop(clients);
 }
+
+/// stop() asks every service thread to leave and joins it: afterwards no thread named after
+/// the server (`cas-…`, `drs-…`), nor its keep-alive wheel, is left in the process, and a
+/// restart starts them again. (No other test of this file turns keep-alive on.)
+#[cfg(target_os = "linux")]
+#[test]
+fn stop_leaves_no_service_thread_behind() {
+    // Thread names are cut to 15 bytes by Linux: keep "drs-" + the name within that.
+    const NAME: &str = "joinchk";
+    let service_threads = || -> Vec<String> {
+        std::fs::read_dir("/proc/self/task")
+            .unwrap()
+            .filter_map(|t| std::fs::read_to_string(t.ok()?.path().join("comm")).ok())
+            .map(|comm| comm.trim_end().to_string())
+            .filter(|comm| comm.ends_with(NAME) || comm == "wheel-timer")
+            .collect()
+    };
+    // A new thread names itself, and a joined one leaves /proc, a moment after `start` or
+    // `join` returned: poll, with a polling interval, not a wait for an event.
+    let eventually_threads = |want: &[String]| {
+        let deadline = Instant::now() + TIMEOUT;
+        while Instant::now() < deadline {
+            let mut now = service_threads();
+            now.sort();
+            if now == want {
+                return true;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(1));
+        }
+        false
+    };
+    let config = tcpserverlib::Config {
+        keepalive: Some(tcpserverlib::KeepAliveConfig {
+            interval: None,
+            hold: std::time::Duration::from_secs(60),
+            tick: std::time::Duration::from_millis(10),
+        }),
+        ..tcpserverlib::Config::default()
+    };
+    let server = TcpServer::with_config(NAME, "127.0.0.1:0", config, ()).unwrap();
+    for _ in 0..2 {
+        server.start().unwrap();
+        let services = [
+            format!("cas-{NAME}"),
+            format!("drs-{NAME}"),
+            "wheel-timer".to_string(),
+        ];
+        assert!(eventually_threads(&services), "{:?}", service_threads());
+        let _client = connect(addr(&server));
+        server.stop();
+        assert!(
+            eventually_threads(&[]),
+            "left behind: {:?}",
+            service_threads()
+        );
+    }
+}
+
+/// `set_address` on a stopped server changes where the next `start` listens; it is refused
+/// on a running server and for an address that cannot be resolved.
+#[test]
+fn set_address_moves_a_stopped_server() {
+    let server = TcpServer::new("mover", "127.0.0.1:0", ()).unwrap();
+    server.set_address("[::1]:0").unwrap();
+    server.start().unwrap();
+    assert!(addr(&server).is_ipv6(), "{}", addr(&server));
+    assert!(matches!(
+        server.set_address("127.0.0.1:0"),
+        Err(ServerError::Running { .. })
+    ));
+    server.stop();
+    assert!(matches!(
+        server.set_address("an address without a port"),
+        Err(ServerError::Resolve { .. })
+    ));
+    server.set_address("127.0.0.1:0").unwrap();
+    server.start().unwrap();
+    assert!(addr(&server).is_ipv4());
+}
+
+/// A server displays as its `show`.
+#[test]
+fn a_server_displays_as_its_show() {
+    let server = TcpServer::new("shown", "127.0.0.1:0", ()).unwrap();
+    server.start().unwrap();
+    assert_eq!(server.to_string(), server.show());
+    assert!(server.to_string().contains("shown"));
+}

@@ -57,3 +57,81 @@ fn departed_clients_are_reaped_before_the_cap_refuses() {
         .count();
     assert_eq!(reaped, 5, "the five departed clients were reaped: {seen:?}");
 }
+
+/// At the cap, a client whose peer reset the connection is reaped too, with the reset as
+/// its reason, and the newcomer is let in.
+#[test]
+fn a_reset_client_is_reaped_at_the_cap() {
+    let config = Config {
+        max_clients: 1,
+        ..Config::default()
+    };
+    let (server, events) = start(config, false);
+    server.set_listening(false).unwrap();
+    let gone = connect(addr(&server));
+    let id = events.expect_connected(TIMEOUT).unwrap().id;
+    server.send(id, b"never read").unwrap();
+    assert_eq!(gone.peek(&mut [0u8; 1]).unwrap(), 1);
+    drop(gone); // unread input: a reset
+    let _live = connect(addr(&server));
+    let seen = events.collect_until(1, TIMEOUT, |e| {
+        matches!(e, Event::Connected(_) | Event::Rejected(_))
+    });
+    assert!(
+        matches!(seen.last(), Some(Event::Connected(_))),
+        "the live client was refused: {seen:?}"
+    );
+    assert!(
+        matches!(
+            seen.first(),
+            Some(Event::Disconnected(
+                gone_id,
+                tcpserverlib::DisconnectReason::Io {
+                    kind: std::io::ErrorKind::ConnectionReset,
+                    ..
+                }
+            )) if *gone_id == id
+        ),
+        "{seen:?}"
+    );
+}
+
+/// At the cap, a departed client with part of a message still buffered is not reaped: the
+/// DRS owes it a verdict on that message. The newcomer is refused; once listening resumes,
+/// the departed client is reported with the protocol error of its cut-short message.
+#[test]
+fn a_departed_client_with_a_message_in_progress_is_left_to_the_drs() {
+    use tcpserverlib::demarcation::Framing;
+    use tcpserverlib::DisconnectReason;
+    let config = Config {
+        max_clients: 1,
+        framing: Framing::line(),
+        ..Config::default()
+    };
+    let (server, events) = start(config, false);
+    let mut gone = connect(addr(&server));
+    let id = events.expect_connected(TIMEOUT).unwrap().id;
+    write(&mut gone, b"cut short");
+    let deadline = std::time::Instant::now() + TIMEOUT;
+    while server.client_info(id).map_or(0, |i| i.buffered_input) == 0 {
+        assert!(std::time::Instant::now() < deadline, "never buffered");
+        std::thread::sleep(std::time::Duration::from_millis(1)); // a polling interval
+    }
+    server.set_listening(false).unwrap();
+    drop(gone);
+    let _refused = connect(addr(&server));
+    let seen = events.collect_until(1, TIMEOUT, |e| {
+        matches!(e, Event::Connected(_) | Event::Rejected(_))
+    });
+    assert!(
+        matches!(seen.as_slice(), [Event::Rejected(_)]),
+        "the departed client was reaped: {seen:?}"
+    );
+    server.set_listening(true).unwrap();
+    let (gone_id, reason) = events.expect_disconnected(TIMEOUT).unwrap();
+    assert_eq!(gone_id, id);
+    assert!(
+        matches!(reason, DisconnectReason::Protocol(_)),
+        "{reason:?}"
+    );
+}

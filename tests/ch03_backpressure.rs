@@ -7,12 +7,16 @@ use common::*;
 
 use std::io::{Read, Write};
 use std::net::TcpStream;
+use std::sync::{mpsc, Mutex};
 use std::thread;
 use std::time::{Duration, Instant};
 
 use tcpserverlib::demarcation::Framing;
 use tcpserverlib::demo::Event;
-use tcpserverlib::{ClientId, Config, DisconnectReason, ProtocolError, TcpServer};
+use tcpserverlib::{
+    Client, ClientId, Config, DisconnectReason, Handler, ProtocolError, SendError, ServerHandle,
+    TcpServer,
+};
 
 /// A seeded stream of pseudo-random bytes (xorshift), so sender and checker agree without
 /// keeping the whole stream.
@@ -274,4 +278,359 @@ fn a_client_that_keeps_completing_messages_is_not_timed_out() {
         assert_eq!(read_n(&mut c, 4), [0, 4, b'o', b'k']);
     }
     assert!(server.client_info(id).is_some(), "still connected");
+}
+
+/// Hysteresis, seen from outside: a client paused at the high-water mark stays paused while
+/// its queue drains below that mark, is read again once the queue is down to the low-water
+/// mark (not only once it is empty), and then stays read while that queue waits.
+#[test]
+fn a_paused_client_resumes_at_the_low_water_mark() {
+    // Marks of several MiB, because the kernel takes output in steps of about a MiB here.
+    const HIGH: usize = 8 * 1024 * 1024;
+    const LOW: usize = 4 * 1024 * 1024;
+    let config = Config {
+        output_high_water: HIGH,
+        output_low_water: LOW,
+        max_output: 32 * 1024 * 1024,
+        max_total_output: 16 * 1024 * 1024,
+        ..Config::default()
+    };
+    let (server, events) = start(config, false);
+    let mut client = connect(addr(&server));
+    let id = events.expect_connected(TIMEOUT).unwrap().id;
+    let queued = |server: &TcpServer| server.client_info(id).map_or(0, |i| i.queued_output);
+    let chunk = vec![b'q'; 256 * 1024];
+    let mut sent = 0;
+    while queued(&server) < HIGH + 2 * 1024 * 1024 {
+        server
+            .send(id, &chunk)
+            .expect("room below the per-client and server-wide bounds");
+        sent += chunk.len();
+        assert!(
+            sent < 64 * 1024 * 1024,
+            "the queue never grew:\n{}",
+            server.show()
+        );
+    }
+    assert!(
+        eventually(|| paused(&server, id)),
+        "never paused at the high-water mark:\n{}",
+        server.show()
+    );
+    // Drain a little at a time. Two looks per step: when the first shows the client read
+    // again, the DRS decided so before the second looked at the queue, which only shrinks.
+    let mut buf = vec![0u8; 64 * 1024];
+    let mut received = 0;
+    let mut read_some = |client: &mut TcpStream, received: &mut usize| {
+        let n = client.read(&mut buf).expect("output within the timeout");
+        assert!(n > 0, "the server closed the connection");
+        assert!(buf[..n].iter().all(|&b| b == b'q'));
+        *received += n;
+    };
+    loop {
+        read_some(&mut client, &mut received);
+        let first = server.client_info(id).unwrap();
+        let second = server.client_info(id).unwrap();
+        if !first.reading_paused {
+            assert!(
+                second.queued_output <= LOW,
+                "read again with {} bytes still queued (low-water mark {LOW})",
+                second.queued_output
+            );
+            break;
+        }
+        if second.queued_output <= LOW {
+            // Stop reading: the queue waits at or below the low-water mark, and the client
+            // must be read again all the same.
+            assert!(
+                eventually(|| !paused(&server, id)),
+                "still paused with {} bytes queued (low-water mark {LOW}):\n{}",
+                queued(&server),
+                server.show()
+            );
+            break;
+        }
+    }
+    // Read again, and kept being read: two messages, one after the other, both delivered.
+    for ping in [&b"ping"[..], b"pong"] {
+        write(&mut client, ping);
+        assert_eq!(events.expect_message(TIMEOUT).unwrap(), (id, ping.to_vec()));
+    }
+    while received < sent {
+        read_some(&mut client, &mut received);
+    }
+    assert_eq!(received, sent, "every queued byte arrives");
+}
+
+/// The server-wide bound refuses a send to a client that already has output waiting, whole,
+/// with `ServerQueueFull`, long before the client's own (larger) bound; `show` reports the
+/// bound; the client stays connected and gets every byte that was accepted.
+#[test]
+fn the_server_wide_bound_refuses_sends_to_a_backed_up_client() {
+    const LIMIT: usize = 256 * 1024;
+    const CHUNK: usize = 16 * 1024;
+    let config = Config {
+        max_output: 64 * 1024 * 1024,
+        max_total_output: LIMIT,
+        ..Config::default()
+    };
+    let (server, events) = start(config, false);
+    let mut client = connect(addr(&server));
+    let id = events.expect_connected(TIMEOUT).unwrap().id;
+    let mut accepted = 0;
+    let refused = loop {
+        match server.send(id, &[b's'; CHUNK]) {
+            Ok(()) => accepted += CHUNK,
+            Err(e) => break e,
+        }
+        assert!(
+            accepted < 64 * 1024 * 1024,
+            "never refused:\n{}",
+            server.show()
+        );
+    };
+    match refused {
+        SendError::ServerQueueFull {
+            id: who,
+            total,
+            message,
+            limit,
+        } => {
+            assert_eq!((who, message, limit), (id, CHUNK, LIMIT));
+            assert!(total + CHUNK > LIMIT && total <= LIMIT, "total {total}");
+        }
+        other => panic!("expected the server-wide refusal, got {other:?}"),
+    }
+    let info = server.info();
+    assert_eq!(
+        info.queued_output.1, LIMIT,
+        "show reports the server-wide bound"
+    );
+    assert!(
+        info.queued_output.0 <= LIMIT,
+        "queued output {} passed the bound",
+        info.queued_output.0
+    );
+    let mut received = 0;
+    let mut buf = vec![0u8; 64 * 1024];
+    while received < accepted {
+        let n = client.read(&mut buf).expect("output within the timeout");
+        assert!(n > 0, "the server closed the connection");
+        received += n;
+    }
+    assert_eq!(received, accepted);
+    assert!(server.client_info(id).is_some(), "still connected");
+}
+
+/// A reply (sent from `message` to the client being served) is never refused, even when it
+/// is larger than the client's bound on its own; the same bytes sent from another thread
+/// are refused whole with `QueueFull`.
+#[test]
+fn a_reply_over_the_client_bound_is_queued_a_send_is_refused() {
+    const BOUND: usize = 1024;
+    struct Replier(Mutex<mpsc::Sender<Result<(), SendError>>>);
+    impl Handler for Replier {
+        fn message(&self, server: &ServerHandle, client: &Client, _: &[u8]) {
+            let result = server.send(client.id, &[b'r'; 4 * BOUND]);
+            let _ = self.0.lock().unwrap().send(result);
+        }
+    }
+    let (tx, results) = mpsc::channel();
+    let config = Config {
+        max_output: BOUND,
+        ..Config::default()
+    };
+    let server =
+        TcpServer::with_config("replier", "127.0.0.1:0", config, Replier(Mutex::new(tx))).unwrap();
+    server.start().unwrap();
+    let mut client = connect(addr(&server));
+    write(&mut client, b"hi");
+    assert_eq!(results.recv_timeout(TIMEOUT).unwrap(), Ok(()));
+    assert_eq!(read_n(&mut client, 4 * BOUND), vec![b'r'; 4 * BOUND]);
+    let id = server.clients()[0].id;
+    assert_eq!(
+        server.send(id, &[b's'; BOUND + 1]),
+        Err(SendError::QueueFull {
+            id,
+            queued: 0,
+            message: BOUND + 1,
+            limit: BOUND
+        })
+    );
+    server
+        .send(id, &[b's'; BOUND])
+        .expect("up to the bound fits");
+    assert_eq!(read_n(&mut client, BOUND), vec![b's'; BOUND]);
+}
+
+/// Only a send from inside `message` to the client being served is a reply. A send from
+/// `disconnected` — run on the DRS thread after another client's turn — to the client served
+/// last is an ordinary send: over the client's bound, it is refused.
+#[test]
+fn a_send_from_disconnected_is_not_a_reply() {
+    const BOUND: usize = 64;
+    struct Notify {
+        results: Mutex<mpsc::Sender<Result<(), SendError>>>,
+        messages: Mutex<mpsc::Sender<ClientId>>,
+    }
+    impl Handler for Notify {
+        fn message(&self, _: &ServerHandle, client: &Client, _: &[u8]) {
+            let _ = self.messages.lock().unwrap().send(client.id);
+        }
+        fn disconnected(&self, server: &ServerHandle, _: &Client, _: &DisconnectReason) {
+            for other in server.clients() {
+                let result = server.send(other.id, &[b'n'; 2 * BOUND]);
+                let _ = self.results.lock().unwrap().send(result);
+            }
+        }
+    }
+    let (results_tx, results) = mpsc::channel();
+    let (messages_tx, messages) = mpsc::channel();
+    let config = Config {
+        framing: Framing::line(),
+        max_output: BOUND,
+        message_timeout: Some(Duration::from_millis(300)),
+        ..Config::default()
+    };
+    let handler = Notify {
+        results: Mutex::new(results_tx),
+        messages: Mutex::new(messages_tx),
+    };
+    let server = TcpServer::with_config("notify", "127.0.0.1:0", config, handler).unwrap();
+    server.start().unwrap();
+    let mut trickler = connect(addr(&server));
+    assert!(eventually(|| server.client_count() == 1));
+    let trickler_id = server.clients()[0].id;
+    let mut talker = connect(addr(&server));
+    assert!(eventually(|| server.client_count() == 2));
+    write(&mut trickler, b"never finish");
+    assert!(eventually(|| server
+        .client_info(trickler_id)
+        .is_some_and(|i| i.buffered_input > 0)));
+    write(&mut talker, b"hello\n");
+    let talker_id = messages.recv_timeout(TIMEOUT).unwrap();
+    assert_ne!(talker_id, trickler_id);
+    // The trickler's message timeout ends it; `disconnected` then sends to the talker.
+    let result = results.recv_timeout(TIMEOUT).unwrap();
+    assert!(
+        matches!(result, Err(SendError::QueueFull { id, .. }) if id == talker_id),
+        "{result:?}"
+    );
+    assert_eq!(read_to_eof(&mut trickler), b"");
+}
+
+/// The message clock does not run against a client the server is not reading: with
+/// listening disabled, a message started before stays unfinished past several timeouts
+/// without the client being timed out.
+#[test]
+fn no_message_timeout_while_not_listening() {
+    let config = Config {
+        framing: Framing::line(),
+        message_timeout: Some(Duration::from_millis(100)),
+        ..Config::default()
+    };
+    let (server, events) = start(config, false);
+    let mut c = connect(addr(&server));
+    let id = events.expect_connected(TIMEOUT).unwrap().id;
+    write(&mut c, b"started");
+    assert!(eventually(|| server
+        .client_info(id)
+        .is_some_and(|i| i.buffered_input > 0)));
+    server.set_listening(false).unwrap();
+    // The peer this test plays is slow because we are not reading: four timeouts' worth.
+    assert!(
+        events.nothing_more_within(Duration::from_millis(400)),
+        "an event while not listening"
+    );
+    assert!(server.client_info(id).is_some(), "still connected");
+}
+
+/// The message clock does not run against a client paused by backpressure: its unfinished
+/// message outlives several timeouts while its output is backed up.
+#[test]
+fn no_message_timeout_while_paused() {
+    let config = Config {
+        framing: Framing::line(),
+        message_timeout: Some(Duration::from_millis(300)),
+        output_high_water: 64 * 1024,
+        output_low_water: 16 * 1024,
+        max_output: 32 * 1024 * 1024,
+        ..Config::default()
+    };
+    let (server, events) = start(config, false);
+    let mut c = connect(addr(&server));
+    let id = events.expect_connected(TIMEOUT).unwrap().id;
+    // First fill the kernel's buffers, staying under the high-water mark.
+    let chunk = vec![b'o'; 8 * 1024];
+    let mut sent = 0;
+    while server.client_info(id).unwrap().queued_output == 0 {
+        server.send(id, &chunk).unwrap();
+        sent += chunk.len();
+        assert!(sent < 32 * 1024 * 1024, "nothing ever queued");
+    }
+    // Start a message (its clock starts), then pass the high-water mark, well within the
+    // timeout (the kernel may still take some of it: send until paused).
+    write(&mut c, b"started");
+    assert!(eventually(|| server
+        .client_info(id)
+        .is_some_and(|i| i.buffered_input > 0)));
+    while !paused(&server, id) {
+        server.send(id, &chunk).unwrap();
+        sent += chunk.len();
+        assert!(sent < 32 * 1024 * 1024, "never paused:\n{}", server.show());
+    }
+    // The peer this test plays does not read: two timeouts' worth and more.
+    assert!(
+        events.nothing_more_within(Duration::from_millis(700)),
+        "an event while paused"
+    );
+    assert!(server.client_info(id).is_some(), "still connected");
+}
+
+/// The server-wide bound has its own hysteresis: clients paused because the total passed
+/// the bound stay paused while the total is above seven eighths of it, however small their
+/// own queues, so the passes that serve a newcomer do not let them add more.
+#[test]
+fn clients_paused_by_the_server_wide_bound_stay_paused() {
+    const BOUND: usize = 256 * 1024;
+    const TURN: usize = 16 * 1024;
+    let config = Config {
+        // Per-client marks out of the way: only the server-wide rule pauses and resumes.
+        output_high_water: 64 * 1024 * 1024,
+        output_low_water: 64 * 1024 * 1024,
+        max_total_output: BOUND,
+        turn_bytes: TURN,
+        ..Config::default()
+    };
+    let (server, events) = start(config, true);
+    let mut pushers = Vec::new();
+    for _ in 0..4 {
+        let c = connect(addr(&server));
+        events.expect_connected(TIMEOUT).unwrap();
+        c.set_write_timeout(Some(Duration::from_millis(50)))
+            .unwrap();
+        pushers.push(c);
+    }
+    let chunk = vec![b'x'; TURN];
+    let deadline = Instant::now() + TIMEOUT;
+    while !server.info().clients.iter().all(|c| c.reading_paused) {
+        assert!(
+            Instant::now() < deadline,
+            "never paused:\n{}",
+            server.show()
+        );
+        for c in &mut pushers {
+            let _ = c.write(&chunk); // times out once the kernel buffers are full
+        }
+    }
+    let mut newcomer = connect(addr(&server));
+    for _ in 0..20 {
+        write(&mut newcomer, b"ping");
+        assert_eq!(read_n(&mut newcomer, 4), b"ping");
+        let total = server.info().queued_output.0;
+        assert!(
+            total <= BOUND + 4 * TURN,
+            "queued output {total} grew past the bound {BOUND} while the newcomer was served"
+        );
+    }
 }

@@ -322,3 +322,55 @@ fn disconnect_during_connected_keeps_the_order() {
     server.stop();
     assert!(rx.recv_timeout(SHORT).is_err(), "reported once");
 }
+
+/// Once the application disconnects a client from inside `message`, nothing more of it is
+/// delivered, not even the messages that arrived in the same segment.
+#[test]
+fn nothing_is_delivered_after_a_disconnect_from_message() {
+    use std::sync::Mutex;
+    use tcpserverlib::demarcation::Framing;
+    use tcpserverlib::{Client, Handler, ServerHandle, TcpServer};
+
+    struct QuitOnQuit(Mutex<std::sync::mpsc::Sender<String>>);
+    impl Handler for QuitOnQuit {
+        fn message(&self, server: &ServerHandle, client: &Client, message: &[u8]) {
+            let _ = self
+                .0
+                .lock()
+                .unwrap()
+                .send(format!("message {}", String::from_utf8_lossy(message)));
+            if message == b"quit" {
+                assert!(server.disconnect(client.id));
+            }
+        }
+        fn disconnected(&self, _: &ServerHandle, _: &Client, reason: &DisconnectReason) {
+            let _ = self
+                .0
+                .lock()
+                .unwrap()
+                .send(format!("disconnected {reason}"));
+        }
+    }
+    let (tx, rx) = std::sync::mpsc::channel();
+    let config = Config {
+        framing: Framing::line(),
+        ..Config::default()
+    };
+    let server =
+        TcpServer::with_config("t", "127.0.0.1:0", config, QuitOnQuit(Mutex::new(tx))).unwrap();
+    server.start().unwrap();
+    let mut c = connect(addr(&server));
+    write(&mut c, b"quit\nafter\nand more\n"); // one segment: read in one turn
+    assert_eq!(rx.recv_timeout(TIMEOUT).unwrap(), "message quit");
+    assert_eq!(
+        rx.recv_timeout(TIMEOUT).unwrap(),
+        "disconnected application"
+    );
+    // The socket is closed only after the turn that read the segment has ended.
+    assert!(read_to_eof(&mut c).is_empty());
+    let after: Vec<String> = rx.try_iter().collect();
+    assert!(
+        after.is_empty(),
+        "delivered after the disconnect: {after:?}"
+    );
+}

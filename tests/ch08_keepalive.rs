@@ -210,3 +210,47 @@ fn half_close_ends_the_conversation_after_the_replies() {
         ))
     );
 }
+
+/// An empty message is a keep-alive only when keep-alive is on: without it, an empty line is
+/// an ordinary (empty) message and reaches the application like any other.
+#[test]
+fn without_keepalive_an_empty_message_is_delivered() {
+    let config = Config {
+        framing: Framing::line(),
+        ..Config::default()
+    };
+    let (server, events) = start(config, false);
+    let mut c = connect(addr(&server));
+    let id = events.expect_connected(TIMEOUT).unwrap().id;
+    c.write_all(b"\nafter\n").unwrap();
+    assert_eq!(events.expect_message(TIMEOUT).unwrap(), (id, Vec::new()));
+    assert_eq!(
+        events.expect_message(TIMEOUT).unwrap(),
+        (id, b"after".to_vec())
+    );
+    assert_eq!(server.client_info(id).unwrap().keepalives_in, 0);
+}
+
+/// Silence proves nothing while the server is not listening: a client that sends nothing
+/// through several hold times with listening disabled is not dropped for keep-alive.
+#[test]
+fn no_keepalive_expiry_while_not_listening() {
+    let config = Config {
+        keepalive: Some(KeepAliveConfig {
+            interval: None,
+            hold: Duration::from_millis(150),
+            tick: Duration::from_millis(5),
+        }),
+        ..Config::default()
+    };
+    let (server, events) = start(config, false);
+    let _silent = connect(addr(&server));
+    let id = events.expect_connected(TIMEOUT).unwrap().id;
+    server.set_listening(false).unwrap();
+    // The peer this test plays stays silent for three hold times and more.
+    assert!(
+        events.nothing_more_within(Duration::from_millis(500)),
+        "an event while not listening"
+    );
+    assert!(server.client_info(id).is_some(), "still connected");
+}

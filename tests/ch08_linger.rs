@@ -67,8 +67,8 @@ fn a_bad_header_after_good_frames_gets_every_echo_then_eof() {
     );
 }
 
-/// A peer that resets right after sending is reported as an I/O error, even when the
-/// server's echo is what meets the reset.
+/// A peer that resets right after sending is reported as that reset ("connection reset"),
+/// whichever of the server's read or its echo's write meets it first.
 #[test]
 fn send_then_reset_is_an_io_error() {
     let (server, events) = start(Config::default(), true);
@@ -90,15 +90,22 @@ fn send_then_reset_is_an_io_error() {
             }
         };
         assert!(
-            matches!(reason, DisconnectReason::Io { .. }),
-            "a reset is an I/O error, not {reason:?}"
+            matches!(
+                reason,
+                DisconnectReason::Io {
+                    kind: std::io::ErrorKind::ConnectionReset,
+                    ..
+                }
+            ),
+            "a reset is reported as the reset, not {reason:?}"
         );
     }
 }
 
 /// A write that meets a reset (here a send from the application's thread, while the DRS is
-/// not reading) is remembered: the reason is the I/O error, not the "peer closed" that a
-/// later read of the torn-down socket would suggest.
+/// not reading) is remembered: the reason is that very error, "connection reset", not the
+/// "peer closed" that a later read of the torn-down socket would suggest, nor the "broken
+/// pipe" that a later write would meet.
 #[test]
 fn a_reset_met_by_a_send_is_the_reason() {
     let (server, events) = start(Config::default(), false);
@@ -114,8 +121,14 @@ fn a_reset_met_by_a_send_is_the_reason() {
     let (gone, reason) = events.expect_disconnected(TIMEOUT).unwrap();
     assert_eq!(gone, id);
     assert!(
-        matches!(reason, DisconnectReason::Io { .. }),
-        "a reset is an I/O error, not {reason:?}"
+        matches!(
+            reason,
+            DisconnectReason::Io {
+                kind: std::io::ErrorKind::ConnectionReset,
+                ..
+            }
+        ),
+        "a reset is reported as the reset, not {reason:?}"
     );
 }
 
@@ -183,10 +196,14 @@ fn stop_delivers_what_was_queued_then_eof() {
 }
 
 /// A closed client that has not sent its FIN yet lingers, and `show` counts it as closing;
-/// its FIN ends the lingering.
+/// its FIN ends the lingering (long before the linger deadline).
 #[test]
 fn a_lingering_close_shows_until_the_peer_fin() {
-    let (server, events) = start(Config::default(), false);
+    let config = Config {
+        linger: 6 * TIMEOUT,
+        ..Config::default()
+    };
+    let (server, events) = start(config, false);
     let mut c = connect(addr(&server));
     let id = events.expect_connected(TIMEOUT).unwrap().id;
     assert!(server.disconnect(id));
@@ -205,4 +222,137 @@ fn a_lingering_close_shows_until_the_peer_fin() {
     assert_eq!(read_all_then_eof(&mut c), b"");
     drop(c); // our FIN
     assert!(closing(0), "still lingering:\n{}", server.show());
+}
+
+/// Output still queued for a client whose connection breaks is given back: once the reset
+/// is reported, the server-wide count of queued output is back to zero.
+#[test]
+fn a_broken_connection_gives_its_queued_output_back() {
+    let config = Config {
+        max_output: 32 * 1024 * 1024,
+        ..Config::default()
+    };
+    let (server, events) = start(config, false);
+    let c = connect(addr(&server));
+    let id = events.expect_connected(TIMEOUT).unwrap().id;
+    let chunk = vec![b'x'; 256 * 1024];
+    let mut sent = 0;
+    while server.info().queued_output.0 == 0 {
+        server.send(id, &chunk).unwrap();
+        sent += chunk.len();
+        assert!(
+            sent < 32 * 1024 * 1024,
+            "nothing ever queued:\n{}",
+            server.show()
+        );
+    }
+    drop(c); // unread input: a reset
+    let (gone, reason) = events.expect_disconnected(TIMEOUT).unwrap();
+    assert_eq!(gone, id);
+    assert!(matches!(reason, DisconnectReason::Io { .. }), "{reason:?}");
+    let deadline = std::time::Instant::now() + TIMEOUT;
+    while server.info().queued_output.0 != 0 && std::time::Instant::now() < deadline {
+        thread::sleep(std::time::Duration::from_millis(1)); // a polling interval
+    }
+    assert_eq!(server.info().queued_output.0, 0, "{}", server.show());
+}
+
+/// A lingering close whose peer never takes its output ends at the linger deadline, and the
+/// output it still held is given back to the server-wide count.
+#[test]
+fn a_close_that_outlives_its_linger_gives_its_queued_output_back() {
+    let config = Config {
+        max_output: 32 * 1024 * 1024,
+        linger: std::time::Duration::from_millis(100),
+        ..Config::default()
+    };
+    let (server, events) = start(config, false);
+    let _never_reads = connect(addr(&server));
+    let id = events.expect_connected(TIMEOUT).unwrap().id;
+    let chunk = vec![b'x'; 256 * 1024];
+    let mut sent = 0;
+    while server.info().queued_output.0 == 0 {
+        server.send(id, &chunk).unwrap();
+        sent += chunk.len();
+        assert!(
+            sent < 32 * 1024 * 1024,
+            "nothing ever queued:\n{}",
+            server.show()
+        );
+    }
+    assert!(server.disconnect(id));
+    let deadline = std::time::Instant::now() + TIMEOUT;
+    while server.info().queued_output.0 != 0 && std::time::Instant::now() < deadline {
+        thread::sleep(std::time::Duration::from_millis(1)); // a polling interval
+    }
+    let info = server.info();
+    assert_eq!((info.queued_output.0, info.lingering), (0, 0), "{info}");
+}
+
+/// `stop()` keeps writing to a client that is owed more than the kernel's buffers hold, as
+/// the client reads it: here the client starts reading only once it was told "server
+/// shutdown", that is once `stop()` is past the DRS, and still gets every byte, then end of
+/// stream; `stop()` returns as soon as all is written, not at the linger deadline.
+#[test]
+fn stop_keeps_writing_while_the_client_reads() {
+    const SIZE: usize = 24 * 1024 * 1024;
+    let config = Config {
+        max_output: SIZE,
+        linger: 6 * TIMEOUT,
+        ..Config::default()
+    };
+    let (server, events) = start(config, false);
+    let mut c = connect(addr(&server));
+    let id = events.expect_connected(TIMEOUT).unwrap().id;
+    let payload: Vec<u8> = (0..SIZE).map(|i| (i % 251) as u8).collect();
+    server.send(id, &payload).unwrap();
+    let (done, stopped) = std::sync::mpsc::channel();
+    thread::spawn(move || {
+        server.stop();
+        let _ = done.send(());
+    });
+    assert_eq!(
+        events.expect_disconnected(TIMEOUT).unwrap(),
+        (id, DisconnectReason::ServerShutdown)
+    );
+    let got = read_all_then_eof(&mut c);
+    assert_eq!(got.len(), SIZE);
+    assert!(got == payload);
+    stopped
+        .recv_timeout(TIMEOUT)
+        .expect("stop() returns once everything is written");
+}
+
+/// `stop()` waits at most `linger` for a client that does not read what it is owed, then
+/// closes it all the same.
+#[test]
+fn stop_gives_up_on_a_client_that_never_reads() {
+    let config = Config {
+        max_output: 32 * 1024 * 1024,
+        linger: std::time::Duration::from_millis(100),
+        ..Config::default()
+    };
+    let (server, events) = start(config, false);
+    let _never_reads = connect(addr(&server));
+    let id = events.expect_connected(TIMEOUT).unwrap().id;
+    let chunk = vec![b'x'; 256 * 1024];
+    let mut sent = 0;
+    // More than the kernel's buffers can ever take: the queue cannot drain.
+    while server.info().queued_output.0 < 8 * 1024 * 1024 {
+        server.send(id, &chunk).unwrap();
+        sent += chunk.len();
+        assert!(
+            sent < 32 * 1024 * 1024,
+            "nothing ever queued:\n{}",
+            server.show()
+        );
+    }
+    let (done, stopped) = std::sync::mpsc::channel();
+    thread::spawn(move || {
+        server.stop();
+        let _ = done.send(());
+    });
+    stopped
+        .recv_timeout(TIMEOUT)
+        .expect("stop() returns once the linger has passed");
 }
