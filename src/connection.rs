@@ -17,7 +17,7 @@ use std::collections::VecDeque;
 use std::io::{self, IoSlice, Write};
 use std::net::TcpStream;
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 
 use crate::client::{Client, ClientId};
 use crate::error::{DisconnectReason, SendError};
@@ -55,7 +55,9 @@ pub(crate) struct Connection {
     pub(crate) closed: AtomicBool,
     /// Set by the DRS while it holds work for this client that the socket no longer shows
     /// (complete messages left over from a turn): the CAS must not reap it as dead.
-    pub(crate) busy: AtomicBool,
+    busy: Mutex<bool>,
+    /// Signalled when `busy` clears, for a CAS that waits to reap a dead client.
+    busy_done: Condvar,
     /// Set by the DRS while it does not read this client because its output is backed up.
     pub(crate) paused: AtomicBool,
     /// Whether `connected` has been reported yet; see [`Announce`].
@@ -176,7 +178,8 @@ impl Connection {
             write_error: Mutex::new(None),
             has_write_error: AtomicBool::new(false),
             closed: AtomicBool::new(false),
-            busy: AtomicBool::new(false),
+            busy: Mutex::new(false),
+            busy_done: Condvar::new(),
             paused: AtomicBool::new(false),
             announce: Mutex::new(Announce::Pending),
             stats: Stats::default(),
@@ -301,7 +304,7 @@ impl Connection {
                 Err(e) => {
                     // Recorded before the queue's lock is let go, so no other writer can meet
                     // the aftermath first and report that instead.
-                    self.record_write_error(&e);
+                    self.record_error(&e);
                     break Err(e);
                 }
             }
@@ -327,8 +330,9 @@ impl Connection {
         self.queued.load(Ordering::Relaxed)
     }
 
-    /// Remembers a write error (the first one wins): it is the reason the client goes.
-    fn record_write_error(&self, error: &io::Error) {
+    /// Remembers a socket error (the first one wins): it is the reason the client goes,
+    /// whoever meets the consequences next.
+    pub(crate) fn record_error(&self, error: &io::Error) {
         lock(&self.write_error).get_or_insert_with(|| DisconnectReason::io(error));
         self.has_write_error.store(true, Ordering::Release);
     }
@@ -339,6 +343,34 @@ impl Connection {
             return None;
         }
         lock(&self.write_error).clone()
+    }
+
+    /// Marks whether the DRS holds work for this client that its socket no longer shows.
+    pub(crate) fn set_busy(&self, busy: bool) {
+        *lock(&self.busy) = busy;
+        if !busy {
+            self.busy_done.notify_all();
+        }
+    }
+
+    /// Waits, at most `timeout`, until the DRS holds no work for this client, then runs `f`
+    /// while keeping the DRS from starting a turn with it; `None` if the DRS stayed busy.
+    pub(crate) fn when_idle<R>(
+        &self,
+        timeout: std::time::Duration,
+        f: impl FnOnce() -> R,
+    ) -> Option<R> {
+        let busy = lock(&self.busy);
+        let (busy, _) = self
+            .busy_done
+            .wait_timeout_while(busy, timeout, |busy| *busy)
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        if *busy {
+            return None;
+        }
+        let result = f();
+        drop(busy);
+        Some(result)
     }
 
     /// True once the client left the DB.

@@ -40,6 +40,11 @@ use crate::multiplexer::{self, DrsHost, DrsLink, DrsSettings};
 use crate::select::{Interest, PollSet};
 use crate::state::{ClientFlags, ServerFlags, ServerState, StateError};
 
+/// How long the CAS waits, at the connection cap, for the DRS to finish a turn with a client
+/// whose peer is gone before it judges that client itself: a turn on a dead socket is one
+/// read, so this is only reached when an application callback is slow.
+const REAP_WAIT: std::time::Duration = std::time::Duration::from_millis(50);
+
 // ANCHOR: handler
 /// The application's callbacks. Every method has an empty default: implement the ones you
 /// need. They run on the server's threads (the CAS for `connected`, the DRS for `message`,
@@ -504,18 +509,31 @@ impl Shared {
         }
         for (i, (id, conn)) in clients.iter().enumerate() {
             let ready = set.readiness(i);
-            if !(ready.readable || ready.hangup) || conn.busy.load(Ordering::Relaxed) {
+            if !(ready.readable || ready.hangup) {
                 continue;
             }
-            if conn.buffered.load(Ordering::Relaxed) > 0 {
-                continue; // the DRS holds part of a message: it will judge the end itself
+            // The DRS may be at this very client (its peer's end woke it too): let it finish
+            // that turn, briefly, rather than refuse a newcomer for a client already leaving;
+            // and keep it out while we look, so that we two judge the same socket state.
+            let verdict = conn.when_idle(REAP_WAIT, || {
+                if conn.buffered.load(Ordering::Relaxed) > 0 {
+                    return None; // the DRS holds part of a message: it will judge the end
+                }
+                match conn.stream.peek(&mut [0u8; 1]) {
+                    Ok(0) => Some(DisconnectReason::PeerClosed),
+                    Err(e) if e.kind() != io::ErrorKind::WouldBlock => {
+                        // The kernel reports a socket's error once: whoever reads next (the
+                        // DRS) would find a plain end of stream. Remembered, it stays the
+                        // reason.
+                        conn.record_error(&e);
+                        Some(DisconnectReason::io(&e))
+                    }
+                    _ => None, // data waiting: alive, or at least owed a delivery
+                }
+            });
+            if let Some(Some(reason)) = verdict {
+                self.close_client(*id, reason);
             }
-            let reason = match conn.stream.peek(&mut [0u8; 1]) {
-                Ok(0) => DisconnectReason::PeerClosed,
-                Err(e) if e.kind() != io::ErrorKind::WouldBlock => DisconnectReason::io(&e),
-                _ => continue, // data waiting: alive, or at least owed a delivery
-            };
-            self.close_client(*id, reason);
         }
     }
 

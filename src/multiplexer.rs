@@ -465,7 +465,7 @@ impl<H: DrsHost> Drs<H> {
             TurnEnd::Gone => {}
             TurnEnd::Idle | TurnEnd::More | TurnEnd::Pending => {
                 let pending = matches!(end, TurnEnd::Pending);
-                conn.busy.store(pending, Ordering::Relaxed);
+                conn.set_busy(pending);
                 if let Some(entry) = self.table.get_mut(&id) {
                     entry.pending = pending;
                 }
@@ -496,7 +496,7 @@ impl<H: DrsHost> Drs<H> {
     /// the socket is drained or the turn's bound (bytes or messages) is reached.
     fn turn(&mut self, conn: &Arc<Connection>, inbox: &mut Demarcator) -> TurnEnd {
         let _serving = Connection::serving(conn);
-        conn.busy.store(true, Ordering::Relaxed);
+        conn.set_busy(true);
         let pass_through = inbox.passes_through();
         let (mut messages, mut bytes) = (0, 0);
         let end = loop {
@@ -657,7 +657,7 @@ impl<H: DrsHost> Drs<H> {
     /// drain until the peer's FIN or the deadline). `registered`: the socket is still in the
     /// poller (as a client); it is deregistered before it is closed.
     fn let_go(&mut self, conn: Arc<Connection>, linger: bool, registered: bool) {
-        conn.busy.store(false, Ordering::Relaxed);
+        conn.set_busy(false);
         let id = conn.client.id;
         let mut lingering = Lingering {
             conn,
