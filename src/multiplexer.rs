@@ -694,6 +694,7 @@ impl<H: DrsHost> Drs<H> {
         self.timers
             .push(Reverse((lingering.deadline, Timer::Linger(id))));
         self.lingering.insert(id, lingering);
+        self.publish_lingering();
     }
 
     /// A lingering socket is ready: take the next step, and stop watching it once done.
@@ -715,7 +716,17 @@ impl<H: DrsHost> Drs<H> {
     fn end_linger(&mut self, id: ClientId) {
         if let Some(l) = self.lingering.remove(&id) {
             let _ = self.poller.remove(&l.conn.stream, id.0);
+            // Counted before the socket (and what it still held) is let go, so that `show`
+            // never reports a lingering close whose output is already given back.
+            self.publish_lingering();
         }
+    }
+
+    /// Tells `show` how many closes are lingering.
+    fn publish_lingering(&self) {
+        self.link
+            .lingering
+            .store(self.lingering.len(), Ordering::Relaxed);
     }
 }
 

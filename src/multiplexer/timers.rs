@@ -3,7 +3,6 @@
 //! close. A child module of the DRS: it works on the DRS's own state.
 
 use std::cmp::Reverse;
-use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::Instant;
 
@@ -55,9 +54,6 @@ impl<H: DrsHost> Drs<H> {
                 Timer::Message(id) => self.message_clock_ran_out(id, now),
             }
         }
-        self.link
-            .lingering
-            .store(self.lingering.len(), Ordering::Relaxed);
     }
 
     /// A message deadline came up: end the client if its message really took too long.
