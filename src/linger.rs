@@ -46,13 +46,20 @@ impl Lingering {
 // ANCHOR: advance_linger
 /// One step of a lingering close; false when the socket is done with.
 pub(crate) fn advance_linger(l: &mut Lingering, buf: &mut [u8]) -> bool {
+    step(l, buf).is_some() && !(l.flushed && l.eof)
+}
+
+/// Drains what the peer sent, then writes what it is owed (and the FIN once all is out).
+/// `None` when the socket is broken; else whether any input was drained.
+fn step(l: &mut Lingering, buf: &mut [u8]) -> Option<bool> {
+    let mut read_some = false;
     if !l.eof {
         // Drain (and drop) what the peer still sends: closing a socket with unread input
         // would send a reset, which destroys output the peer has not read yet.
         match discard_input(&l.conn, buf) {
-            Drained::Open { .. } => {}
+            Drained::Open { read_some: some } => read_some = some,
             Drained::Eof => l.eof = true,
-            Drained::Broken => return false,
+            Drained::Broken => return None,
         }
     }
     if !l.flushed {
@@ -62,10 +69,10 @@ pub(crate) fn advance_linger(l: &mut Lingering, buf: &mut [u8]) -> bool {
                 l.flushed = true;
             }
             Ok(false) => {}
-            Err(_) => return false,
+            Err(_) => return None,
         }
     }
-    !(l.flushed && l.eof)
+    Some(read_some)
 }
 // ANCHOR_END: advance_linger
 
@@ -116,25 +123,13 @@ pub(crate) fn close_gracefully(conns: &[Arc<Connection>], linger: Duration) {
         })
         .collect();
     loop {
-        closing.retain_mut(|(l, sending)| {
-            if !l.eof {
-                match discard_input(&l.conn, &mut buf) {
-                    Drained::Open { read_some } => *sending |= read_some,
-                    Drained::Eof => l.eof = true,
-                    Drained::Broken => return false,
-                }
+        closing.retain_mut(|(l, sending)| match step(l, &mut buf) {
+            None => false,
+            Some(read_some) => {
+                *sending |= read_some;
+                // Done once all is written and the peer either closed or never sent.
+                !(l.flushed && (l.eof || !*sending))
             }
-            if !l.flushed {
-                match l.conn.flush() {
-                    Ok(true) => {
-                        let _ = l.conn.stream.shutdown(Shutdown::Write);
-                        l.flushed = true;
-                    }
-                    Ok(false) => {}
-                    Err(_) => return false,
-                }
-            }
-            !(l.flushed && (l.eof || !*sending))
         });
         let left = deadline.saturating_duration_since(Instant::now());
         if closing.is_empty() || left.is_zero() {
