@@ -122,6 +122,7 @@ impl ServerHandle {
             flags: shared.flags(),
             framing: shared.config.framing.clone(),
             poller: shared.config.poller,
+            message_timeout: shared.config.message_timeout,
             keepalive: shared.config.keepalive.clone(),
             max_clients: shared.config.max_clients,
             queued_output: (shared.budget.total(), shared.budget.total_limit()),

@@ -53,6 +53,8 @@ pub struct ServerInfo {
     pub framing: Framing,
     /// What the DRS waits in.
     pub poller: PollerKind,
+    /// The message timeout, when on.
+    pub message_timeout: Option<Duration>,
     /// Keep-alive settings, when on.
     pub keepalive: Option<KeepAliveConfig>,
     /// The connection cap.
@@ -73,6 +75,9 @@ impl fmt::Display for ServerInfo {
         writeln!(f, "  state:     {}", self.flags)?;
         writeln!(f, "  framing:   {}", self.framing)?;
         writeln!(f, "  poller:    {}", self.poller)?;
+        if let Some(t) = self.message_timeout {
+            writeln!(f, "  message timeout: {} ms", t.as_millis())?;
+        }
         if let Some(ka) = &self.keepalive {
             writeln!(f, "  keepalive: {ka}")?;
         }
