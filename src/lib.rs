@@ -48,6 +48,7 @@ pub mod error;
 pub mod handle;
 pub mod info;
 pub mod keepalive;
+pub mod models;
 pub mod multiplexer;
 pub mod poller;
 #[doc(hidden)]
