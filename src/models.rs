@@ -199,6 +199,9 @@ impl Stop {
 }
 // ANCHOR_END: stop
 
+/// The body of a server's first thread, chosen by its model.
+type ServerThread = Box<dyn FnOnce(TcpListener, &Arc<Shared>) + Send>;
+
 /// A running server of one model.
 pub struct ModelServer {
     model: Model,
@@ -240,7 +243,7 @@ impl ModelServer {
             clients_served: AtomicUsize::new(0),
             children: Mutex::new(Vec::new()),
         });
-        let run: Box<dyn FnOnce(TcpListener, &Arc<Shared>) + Send> = match model {
+        let run: ServerThread = match model {
             Model::Iterative => Box::new(iterative),
             Model::ProcessPerClient => {
                 let program = match options.child_program {

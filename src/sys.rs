@@ -422,7 +422,7 @@ pub fn peer_addr(fd: std::os::fd::BorrowedFd<'_>) -> io::Result<std::net::Socket
     // bytes whatever the kernel wrote; the length check picks the variant it did write.
     let (header, v4, v6) = unsafe { (any.header, any.v4, any.v6) };
     let len = len as usize;
-    match u16::from(header.family) {
+    match header.family() {
         AF_INET if len >= std::mem::size_of::<SockAddrIn>() => Ok(SocketAddr::V4(
             SocketAddrV4::new(Ipv4Addr::from(v4.addr), u16::from_be_bytes(v4.port)),
         )),
@@ -446,6 +446,15 @@ impl SockAddrHeader {
     #[cfg(not(any(target_os = "macos", target_os = "ios", target_os = "freebsd")))]
     const fn zeroed() -> SockAddrHeader {
         SockAddrHeader { family: 0 }
+    }
+    /// The address family (`AF_INET`, `AF_INET6`, …).
+    #[cfg(not(any(target_os = "macos", target_os = "ios", target_os = "freebsd")))]
+    fn family(self) -> u16 {
+        self.family
+    }
+    #[cfg(any(target_os = "macos", target_os = "ios", target_os = "freebsd"))]
+    fn family(self) -> u16 {
+        u16::from(self.family)
     }
     #[cfg(any(target_os = "macos", target_os = "ios", target_os = "freebsd"))]
     const fn zeroed() -> SockAddrHeader {
