@@ -180,7 +180,7 @@ fn run_one(model: Model) -> Result<String, Failure> {
     let mut server = ModelServer::start(model, "127.0.0.1:0")?;
     let addr = server.local_addr();
     let mut clients = Vec::new();
-    let mut waits: Vec<String> = Vec::new();
+    let mut waits: Vec<(char, Vec<String>)> = Vec::new();
     for name in ['A', 'B', 'C'] {
         let mut client = Client::connect(name, addr)?;
         client.send()?;
@@ -219,10 +219,18 @@ fn run_one(model: Model) -> Result<String, Failure> {
         stats.clients_served,
         stats.threads_running
     );
-    let waited = if waits.is_empty() {
+    let waited: Vec<String> = waits
+        .iter()
+        .enumerate()
+        .map(|(i, (name, ahead))| {
+            let verb = if i == 0 { " waited" } else { "" };
+            format!("{name}{verb} for {}", ahead.join(" then "))
+        })
+        .collect();
+    let waited = if waited.is_empty() {
         "nobody waited".to_string()
     } else {
-        waits.join(", ")
+        waited.join(", ")
     };
     Ok(format!("{used:<24} {waited}"))
 }
@@ -232,7 +240,7 @@ fn run_one(model: Model) -> Result<String, Failure> {
 fn check(
     model: Model,
     clients: &mut [Client],
-    waits: &mut Vec<String>,
+    waits: &mut Vec<(char, Vec<String>)>,
     now: &str,
 ) -> Result<(), Failure> {
     let capacity = capacity(model);
@@ -255,8 +263,15 @@ fn check(
                 PATIENCE.as_millis(),
                 why_waiting(model, ahead)
             );
-            let first = ahead.iter().map(char::to_string).collect::<Vec<_>>();
-            waits.push(format!("{} waited for {}", client.name, first.join("+")));
+            let ahead = ahead
+                .iter()
+                .map(char::to_string)
+                .collect::<Vec<_>>()
+                .join("+");
+            match waits.iter_mut().find(|(name, _)| *name == client.name) {
+                Some((_, list)) => list.push(ahead),
+                None => waits.push((client.name, vec![ahead])),
+            }
         }
     }
     Ok(())
