@@ -7,6 +7,7 @@
 //!
 //! | module | chapter | course piece (C++ file) |
 //! | --- | --- | --- |
+//! | [`models`] | 0 | the lectures' five concurrency models (iterative, process, thread, pool, multiplexed) |
 //! | [`controller`] | 1 | TcpServerController.h/.cpp |
 //! | [`client`] | 1 | TcpClient.h/.cpp |
 //! | [`acceptor`] | 2 | TcpNewConnectionAcceptor.h/.cpp (the CAS) |

@@ -20,7 +20,7 @@
 //!
 //! What changes in Rust: no thread is ever cancelled and no process is `fork`ed. Every wait
 //! of every model (the accept loop's, each client's) is a `poll` that also watches one
-//! [`Stop`] latch, so [`ModelServer::stop`] asks, and then joins every thread and waits every
+//! stop latch, so [`ModelServer::stop`] asks, and then joins every thread and waits every
 //! child. The child process is a fresh program (`ch0 --serve-stdio`) started with
 //! [`std::process::Command`], because `fork` in a process that has threads copies only the
 //! calling thread, and whatever lock another thread held stays locked for ever in the child.
