@@ -189,3 +189,85 @@ pub fn chapter_main<E: fmt::Display>(
 
 /// The standard timeout of demonstrations: generous, because it is only reached on failure.
 pub const TIMEOUT: Duration = Duration::from_secs(10);
+
+// ANCHOR: model_args
+/// What `ch0` was asked to do (it has a model to choose, so its arguments are its own).
+#[derive(Debug, PartialEq, Eq)]
+pub enum ModelArgs {
+    /// No arguments: the scripted demonstration of the five models.
+    Story,
+    /// `--listen ADDR [--model NAME]`: keep one model's echo server up on ADDR.
+    Listen {
+        /// Where to listen.
+        addr: String,
+        /// Which model serves (default: thread per client).
+        model: crate::models::Model,
+    },
+    /// `--help`.
+    Help,
+}
+
+/// `ch0`'s usage.
+pub const MODEL_USAGE: &str = "usage: cargo run --bin ch0 [-- --listen ADDR [--model NAME]]
+  without arguments: the five models side by side, a scripted demonstration that exits by itself
+  --listen ADDR: keep one model's echo server on ADDR (e.g. 127.0.0.1:40100) for nc until stdin closes or Ctrl-C
+  --model NAME: iterative | process | thread (the default) | pool | pool:N | multiplexed";
+
+/// Reads `ch0`'s arguments (without the program name).
+///
+/// # Errors
+/// The problem, followed by the usage.
+pub fn parse_model_args(args: &[String]) -> Result<ModelArgs, String> {
+    let mut addr = None;
+    let mut model = crate::models::Model::ThreadPerClient;
+    let mut args = args.iter();
+    let problem = |p: String| format!("ch0: {p}\n{MODEL_USAGE}");
+    while let Some(arg) = args.next() {
+        match arg.as_str() {
+            "--listen" => match args.next() {
+                Some(a) => addr = Some(a.clone()),
+                None => return Err(problem("--listen needs an address".into())),
+            },
+            "--model" => match args.next().map(|n| (n, crate::models::Model::parse(n))) {
+                Some((_, Some(m))) => model = m,
+                Some((n, None)) => return Err(problem(format!("unknown model {n:?}"))),
+                None => return Err(problem("--model needs a name".into())),
+            },
+            "-h" | "--help" => return Ok(ModelArgs::Help),
+            other => return Err(problem(format!("unknown argument {other:?}"))),
+        }
+    }
+    Ok(match addr {
+        Some(addr) => ModelArgs::Listen { addr, model },
+        None => ModelArgs::Story,
+    })
+}
+
+/// Keeps a model's server running until stdin closes or a stop signal arrives; `show`
+/// prints its figures. Then stops it (every thread joined, every child waited for).
+pub fn serve_model_until_stdin_closes(server: &mut crate::models::ModelServer, prefix: &str) {
+    let console = Console::start(true);
+    let addr = server.local_addr();
+    printer::say(format!(
+        "{prefix} model {} listening on {addr}; connect with `nc {} {}`; type `show` for its figures, Ctrl-D or Ctrl-C to stop",
+        server.model().name(),
+        addr.ip(),
+        addr.port()
+    ));
+    let why = loop {
+        match console.next() {
+            Input::Line(line) if line.trim() == "show" => {
+                printer::say(format!("{prefix} {:?}", server.stats()));
+            }
+            Input::Line(_) => {}
+            Input::Eof => break "stdin closed",
+            Input::Signal => break "interrupted",
+        }
+    };
+    let stats = server.stop();
+    printer::say(format!(
+        "{prefix} {why}: server stopped; {} clients served, {} threads still running",
+        stats.clients_served, stats.threads_running
+    ));
+}
+// ANCHOR_END: model_args

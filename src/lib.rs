@@ -7,6 +7,7 @@
 //!
 //! | module | chapter | course piece (C++ file) |
 //! | --- | --- | --- |
+//! | [`models`] | 0 | the lectures' five concurrency models (iterative, process, thread, pool, multiplexed) |
 //! | [`controller`] | 1 | TcpServerController.h/.cpp |
 //! | [`client`] | 1 | TcpClient.h/.cpp |
 //! | [`acceptor`] | 2 | TcpNewConnectionAcceptor.h/.cpp (the CAS) |
@@ -52,6 +53,7 @@ pub mod handle;
 pub mod info;
 pub mod keepalive;
 mod linger;
+pub mod models;
 pub mod multiplexer;
 pub mod poller;
 #[doc(hidden)]

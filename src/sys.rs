@@ -327,3 +327,138 @@ pub(crate) mod epoll {
     }
 }
 // ANCHOR_END: epoll
+
+// ANCHOR: getpeername
+/// The start of every socket address: which family it is. Linux spells it as one 16-bit
+/// field; the BSDs (macOS) put a length byte first and keep the family in one byte.
+#[cfg(not(any(target_os = "macos", target_os = "ios", target_os = "freebsd")))]
+#[repr(C)]
+#[derive(Clone, Copy)]
+struct SockAddrHeader {
+    family: u16,
+}
+#[cfg(any(target_os = "macos", target_os = "ios", target_os = "freebsd"))]
+#[repr(C)]
+#[derive(Clone, Copy)]
+struct SockAddrHeader {
+    len: u8,
+    family: u8,
+}
+
+/// `struct sockaddr_in`: the header, the port and the address in network byte order, padding.
+#[repr(C)]
+#[derive(Clone, Copy)]
+struct SockAddrIn {
+    header: SockAddrHeader,
+    port: [u8; 2],
+    addr: [u8; 4],
+    zero: [u8; 8],
+}
+
+/// `struct sockaddr_in6`: the header, the port (network order), the flow label, the address,
+/// and the scope id (host order) that names the interface of a link-local address.
+#[repr(C)]
+#[derive(Clone, Copy)]
+struct SockAddrIn6 {
+    header: SockAddrHeader,
+    port: [u8; 2],
+    flowinfo: [u8; 4],
+    addr: [u8; 16],
+    scope_id: u32,
+}
+
+/// Room for either family, as `struct sockaddr_storage` is in C (we need only these two).
+#[repr(C)]
+union SockAddrAny {
+    header: SockAddrHeader,
+    v4: SockAddrIn,
+    v6: SockAddrIn6,
+}
+
+const AF_INET: u16 = 2;
+#[cfg(target_os = "linux")]
+const AF_INET6: u16 = 10;
+#[cfg(not(target_os = "linux"))]
+const AF_INET6: u16 = 30;
+
+/// `socklen_t` is a 32-bit unsigned integer on Linux and macOS alike.
+type SockLen = u32;
+
+extern "C" {
+    fn getpeername(socket: c_int, address: *mut SockAddrAny, len: *mut SockLen) -> c_int;
+}
+
+/// The address of the peer of a connected socket given by its descriptor: `getpeername(2)`.
+///
+/// std answers the same question with `TcpStream::peer_addr`, once it knows the descriptor
+/// is a TCP socket. A child started inetd-style only has descriptor 0, and asks the kernel
+/// what is on the other end before it trusts it.
+///
+/// # Errors
+/// What `getpeername(2)` reports: `ENOTSOCK` when the descriptor is not a socket,
+/// `ENOTCONN` when it is not connected; `InvalidData` for a family other than IPv4 or IPv6
+/// (a Unix-domain socket, for example).
+pub fn peer_addr(fd: std::os::fd::BorrowedFd<'_>) -> io::Result<std::net::SocketAddr> {
+    use std::net::{Ipv4Addr, Ipv6Addr, SocketAddr, SocketAddrV4, SocketAddrV6};
+    let mut any = SockAddrAny {
+        v6: SockAddrIn6 {
+            header: SockAddrHeader::zeroed(),
+            port: [0; 2],
+            flowinfo: [0; 4],
+            addr: [0; 16],
+            scope_id: 0,
+        },
+    };
+    let mut len = std::mem::size_of::<SockAddrAny>() as SockLen;
+    // SAFETY: `any` and `len` are live, exclusively borrowed locals; `len` holds the size of
+    // `any`, so getpeername(2) writes at most that many bytes into it and the true length
+    // into `len`. The descriptor is borrowed, hence open, for the duration of the call.
+    let rc = unsafe { getpeername(fd.as_raw_fd(), &mut any, &mut len) };
+    if rc != 0 {
+        return Err(io::Error::last_os_error());
+    }
+    // SAFETY: every variant starts with the header, and the whole union was initialised
+    // (as `v6`, the largest) before the call, so each field read below is of initialised
+    // bytes whatever the kernel wrote; the length check picks the variant it did write.
+    let (header, v4, v6) = unsafe { (any.header, any.v4, any.v6) };
+    let len = len as usize;
+    match header.family() {
+        AF_INET if len >= std::mem::size_of::<SockAddrIn>() => Ok(SocketAddr::V4(
+            SocketAddrV4::new(Ipv4Addr::from(v4.addr), u16::from_be_bytes(v4.port)),
+        )),
+        AF_INET6 if len >= std::mem::size_of::<SockAddrIn6>() => {
+            Ok(SocketAddr::V6(SocketAddrV6::new(
+                Ipv6Addr::from(v6.addr),
+                u16::from_be_bytes(v6.port),
+                u32::from_be_bytes(v6.flowinfo),
+                v6.scope_id,
+            )))
+        }
+        family => Err(io::Error::new(
+            io::ErrorKind::InvalidData,
+            format!("the peer's address family is {family}, neither IPv4 nor IPv6"),
+        )),
+    }
+}
+
+impl SockAddrHeader {
+    /// An all-zero header, for a buffer the kernel fills in.
+    #[cfg(not(any(target_os = "macos", target_os = "ios", target_os = "freebsd")))]
+    const fn zeroed() -> SockAddrHeader {
+        SockAddrHeader { family: 0 }
+    }
+    /// The address family (`AF_INET`, `AF_INET6`, …).
+    #[cfg(not(any(target_os = "macos", target_os = "ios", target_os = "freebsd")))]
+    fn family(self) -> u16 {
+        self.family
+    }
+    #[cfg(any(target_os = "macos", target_os = "ios", target_os = "freebsd"))]
+    fn family(self) -> u16 {
+        u16::from(self.family)
+    }
+    #[cfg(any(target_os = "macos", target_os = "ios", target_os = "freebsd"))]
+    const fn zeroed() -> SockAddrHeader {
+        SockAddrHeader { len: 0, family: 0 }
+    }
+}
+// ANCHOR_END: getpeername

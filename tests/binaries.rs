@@ -1,4 +1,4 @@
-//! The programs a student runs: the chapter binaries (`ch1`..`ch8`, `ch3b`) and the `tcpserver`
+//! The programs a student runs: the chapter binaries (`ch0`..`ch8`, `ch3b`) and the `tcpserver`
 //! shell.
 //!
 //! Every child's output is read on a thread and handed over through a channel, so each wait
@@ -768,4 +768,88 @@ fn tcpserver_times_out_a_trickled_header() {
     assert_eq!(client.read(&mut byte).unwrap(), 0, "end of stream");
     let line = server.line_with("disconnected");
     assert!(line.contains("message timeout"), "{line}");
+}
+
+/// ch0 runs the five models side by side and tells who waited for whom: the iterative
+/// server makes B wait for A, a full pool makes C wait, the others serve everyone; each
+/// model's threads (and processes) are counted, and none is left running. The book shows
+/// its real output: the page's file is that output, line for line, figures aside.
+#[test]
+fn ch0_tells_the_five_models_story() {
+    let out = run_to_end("ch0", &[], "");
+    for line in out.lines().filter(|l| !l.is_empty()) {
+        assert!(
+            line.starts_with("[ch0]"),
+            "ch0 printed an unprefixed line {line:?}:\n{out}"
+        );
+    }
+    for word in [
+        "iterative",
+        "B gets no echo",
+        "B now gets its echo",
+        "all 2 workers are busy with A and B",
+        "reported their peer (getpeername on stdin)",
+        "1 thread + 3 processes",
+        "0 threads still running",
+        "B waited for A",
+        "C waited for A+B",
+        "nobody waited",
+    ] {
+        assert!(out.contains(word), "ch0 never says {word:?}:\n{out}");
+    }
+    let page = concat!(env!("CARGO_MANIFEST_DIR"), "/book/src/output/ch0.txt");
+    let shown = std::fs::read_to_string(page).unwrap();
+    let told: Vec<String> = out.lines().map(without_figures).collect();
+    let shown: Vec<String> = shown.lines().map(without_figures).collect();
+    assert_eq!(
+        told, shown,
+        "book/src/output/ch0.txt is no longer what ch0 prints; paste a fresh run into it"
+    );
+}
+
+/// `ch0 --listen ADDR --model pool` serves lines to nc-like clients until stdin closes, then
+/// stops the pool and exits 0.
+#[test]
+fn ch0_listen_mode_serves_a_model_until_stdin_closes() {
+    let mut ch0 = Running::bin("ch0", &["--listen", "127.0.0.1:0", "--model", "pool"]);
+    let first = ch0.line_with("listening on");
+    assert!(first.contains("model pool"), "{first}");
+    let addr = address_in(&first);
+    let mut client = connect(addr);
+    echoes(&mut client, "hello pool\n");
+    drop(client);
+    let status = ch0.finish();
+    assert!(status.success(), "ch0 --listen exited with {status}");
+    assert!(
+        ch0.seen
+            .iter()
+            .any(|l| l.contains("server stopped") && l.contains("0 threads still running")),
+        "{}",
+        ch0.seen.join("\n")
+    );
+}
+
+/// `ch0 --listen ADDR --model process` serves each client from a child `ch0 --serve-stdio`.
+#[test]
+fn ch0_listen_mode_serves_from_child_processes() {
+    let mut ch0 = Running::bin("ch0", &["--listen", "127.0.0.1:0", "--model", "process"]);
+    let addr = address_in(&ch0.line_with("listening on"));
+    let mut client = connect(addr);
+    echoes(&mut client, "hello child\n");
+    let status = ch0.finish();
+    assert!(status.success(), "ch0 --listen exited with {status}");
+}
+
+/// `ch0 --serve-stdio` run by hand (stdin not a socket) says what it is for and fails.
+#[test]
+fn ch0_serve_stdio_needs_a_socket() {
+    let out = StdCommand::new(cargo_bin("ch0"))
+        .arg("--serve-stdio")
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("not a connected socket"), "{err}");
+    assert!(out.stdout.is_empty());
 }

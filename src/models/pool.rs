@@ -1,0 +1,82 @@
+//! The thread pool of [`Model::ThreadPool`](super::Model::ThreadPool): a fixed number of
+//! worker threads, one queue of accepted sockets. Its own file so that exercise 0
+//! (`--features ex00`) can swap it for `chapters/ex00_pool.rs`.
+//!
+//! The queue is a std channel. Its receiving end is shared by every worker behind a mutex:
+//! a worker holds the lock only while it takes one socket, then serves that client with the
+//! lock released, so the other workers keep taking. Dropping the sending end is how the pool
+//! is told to finish: each worker's `recv` then fails, once the queue is empty, and the worker
+//! returns. Sockets still queued at a stop are taken and served like any other; their
+//! service sees the stop at once and ends them.
+
+use std::io;
+use std::net::TcpStream;
+use std::sync::mpsc::{self, Receiver, Sender};
+use std::sync::{Arc, Mutex};
+use std::thread::JoinHandle;
+
+use super::{lock, serve, spawn, Shared};
+
+// ANCHOR: pool
+/// The workers and the sending end of their queue.
+pub(super) struct Pool {
+    /// Where the accept thread puts each client.
+    queue: Sender<TcpStream>,
+    /// Joined by [`Pool::shutdown`].
+    workers: Vec<JoinHandle<()>>,
+}
+
+impl Pool {
+    /// Starts `workers` threads, each taking clients from one shared queue.
+    ///
+    /// # Errors
+    /// When a thread cannot be started (the ones already started finish and are joined).
+    pub(super) fn start(workers: usize, shared: &Arc<Shared>) -> io::Result<Pool> {
+        let (queue, jobs) = mpsc::channel();
+        let jobs = Arc::new(Mutex::new(jobs));
+        let mut pool = Pool {
+            queue,
+            workers: Vec::new(),
+        };
+        for _ in 0..workers {
+            let (jobs, shared_w) = (Arc::clone(&jobs), Arc::clone(shared));
+            match spawn(shared, "worker", move || work(&jobs, &shared_w)) {
+                Ok(worker) => pool.workers.push(worker),
+                Err(e) => {
+                    pool.shutdown();
+                    return Err(e);
+                }
+            }
+        }
+        Ok(pool)
+    }
+
+    /// Queues a client for the next free worker.
+    pub(super) fn submit(&self, stream: TcpStream) {
+        // Fails only when every worker is gone, and then dropping the client is all we can do.
+        let _ = self.queue.send(stream);
+    }
+
+    /// Closes the queue and joins every worker.
+    pub(super) fn shutdown(self) {
+        let Pool { queue, workers } = self;
+        drop(queue);
+        for worker in workers {
+            let _ = worker.join();
+        }
+    }
+}
+
+/// One worker: take a client, serve it to its end, take the next; return when the queue is
+/// closed and empty.
+fn work(jobs: &Mutex<Receiver<TcpStream>>, shared: &Shared) {
+    loop {
+        // The guard is a temporary of this statement: the lock is released before `serve`.
+        let next = lock(jobs).recv();
+        match next {
+            Ok(stream) => serve(stream, shared),
+            Err(_) => return,
+        }
+    }
+}
+// ANCHOR_END: pool
