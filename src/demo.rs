@@ -266,8 +266,18 @@ pub fn serve_model_until_stdin_closes(server: &mut crate::models::ModelServer, p
     };
     let stats = server.stop();
     printer::say(format!(
-        "{prefix} {why}: server stopped; {} clients served, {} threads still running",
-        stats.clients_served, stats.threads_running
+        "{prefix} {why}: server stopped; {} served, {} still running",
+        count(stats.clients_served, "client"),
+        count(stats.threads_running, "thread")
     ));
 }
 // ANCHOR_END: model_args
+
+/// `1 client`, `2 clients`.
+fn count(n: usize, noun: &str) -> String {
+    if n == 1 {
+        format!("{n} {noun}")
+    } else {
+        format!("{n} {noun}s")
+    }
+}
