@@ -17,10 +17,12 @@ use std::time::{Duration, Instant};
 /// Connections per helper process: well under the descriptor limit of one process.
 pub const PER_HELPER: usize = 4_000;
 
-/// How long one connection may take to be established before the helper gives up: a
-/// server whose listen queue is full makes the kernel drop the handshake, and a client
-/// would otherwise retry for minutes.
-pub const CONNECT_WITHIN: Duration = Duration::from_secs(1);
+/// How long one connection may take to be established before the helper gives up. A
+/// server whose listen queue is full makes the kernel drop the handshake's first packet,
+/// which the client sends again after 1 s and 3 s: a server that is only slow to accept
+/// gets those two chances, one that has stopped accepting does not keep the helper for the
+/// minutes a client would otherwise retry.
+pub const CONNECT_WITHIN: Duration = Duration::from_millis(3500);
 
 /// How long a helper may take to report, however many connections it opens.
 const REPORT_WITHIN: Duration = Duration::from_secs(60);

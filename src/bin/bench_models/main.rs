@@ -63,7 +63,9 @@ const FULL: Plan = Plan {
     round_trips: 200,
     latency_trips: 2000,
     idle_for_memory: 200,
-    steps: &[250, 500, 1000, 2000, 5000, 10_000],
+    steps: &[
+        1, 2, 4, 8, 16, 32, 64, 128, 250, 500, 1000, 2000, 5000, 10_000,
+    ],
     cap_per_client: 2000,
     cap_shared: 10_000,
     limit: Duration::from_secs(15 * 60),
@@ -75,7 +77,7 @@ const QUICK: Plan = Plan {
     round_trips: 50,
     latency_trips: 200,
     idle_for_memory: 100,
-    steps: &[100, 250, 500, 1000],
+    steps: &[1, 2, 4, 8, 16, 100, 250, 500, 1000],
     cap_per_client: 250,
     cap_shared: 1000,
     limit: Duration::from_secs(5 * 60),
@@ -83,6 +85,7 @@ const QUICK: Plan = Plan {
 
 /// One model's figures; each is its measurement's error where that failed.
 struct Row {
+    model: Model,
     name: String,
     connects: Result<f64, String>,
     echo: Result<(f64, usize, usize), String>,
@@ -243,13 +246,27 @@ fn measure_model(model: Model, plan: &Plan, ch0: &std::path::Path) -> Row {
         Model::ThreadPerClient | Model::ProcessPerClient => plan.cap_per_client,
         _ => plan.cap_shared,
     };
-    let steps: Vec<usize> = plan.steps.iter().copied().filter(|&s| s <= cap).collect();
+    let mut steps: Vec<usize> = plan.steps.iter().copied().filter(|&s| s <= cap).collect();
+    if let Model::ThreadPool { workers } = model {
+        // Where a pool should stop: one idle client fewer than workers, and as many.
+        steps.extend([workers - 1, workers].into_iter().filter(|&s| s >= 1));
+        steps.sort_unstable();
+        steps.dedup();
+    }
     let capacity = start().map(|s| measure::capacity(s, &steps));
     say!(
-        "  {name:<12} holds: {}",
-        show(&capacity, |c| holds_cell(model, c))
+        "  {name:<12} holds: {}{}",
+        show(&capacity, |c| holds_cell(model, c)),
+        match &capacity {
+            Ok(Capacity {
+                failed: Some((_, why)),
+                ..
+            }) => format!(": {why}"),
+            _ => String::new(),
+        }
     );
     Row {
+        model,
         name,
         connects,
         echo,
@@ -279,25 +296,25 @@ fn micros(d: Duration) -> f64 {
     d.as_secs_f64() * 1e6
 }
 
-/// `2 000 (cap)`, or `failed at 250: why`, with what the model's design says about it.
+/// `10 000 (cap)`, or `7 held, failed at 8`, with what the model's design says about a
+/// failure where the design predicts it: an iterative server's one thread, a pool's
+/// workers, each taken by an idle client.
 fn holds_cell(model: Model, c: &Capacity) -> String {
-    match &c.failed {
-        None => format!("held {} (cap)", thousands(c.held)),
-        Some((at, why)) => {
-            let design = match model {
-                Model::Iterative => " (the first idle client holds the only thread)".to_string(),
-                Model::ThreadPool { workers } => {
-                    format!(" (the first {workers} idle clients hold the {workers} workers)")
-                }
-                _ => String::new(),
-            };
-            format!(
-                "held {}, failed at {}: {why}{design}",
-                thousands(c.held),
-                thousands(*at)
-            )
+    let Some((at, _)) = &c.failed else {
+        return format!("{} (cap)", thousands(c.held));
+    };
+    let design = match model {
+        Model::Iterative if *at == 1 => " (the idle client holds the only thread)".to_string(),
+        Model::ThreadPool { workers } if *at == workers => {
+            format!(" ({workers} idle clients hold the {workers} workers)")
         }
-    }
+        _ => String::new(),
+    };
+    format!(
+        "{} held, failed at {}{design}",
+        thousands(c.held),
+        thousands(*at)
+    )
 }
 
 /// `10000` as `10 000`.
@@ -346,16 +363,9 @@ fn print_table(rows: &[Row], clients: usize) {
             Err(_) => "error".into(),
         };
         let memory = r.memory.as_ref().map_or("error".into(), |m| {
-            format!("{:.1}", m.bytes_per_client / 1024.0)
+            format!("{:.2}", m.bytes_per_client / 1024.0)
         });
-        let holds = match &r.capacity {
-            Ok(Capacity { held, failed: None }) => format!("{} (cap)", thousands(*held)),
-            Ok(Capacity {
-                held,
-                failed: Some((at, _)),
-            }) => format!("{}, failed at {}", thousands(*held), thousands(*at)),
-            Err(_) => "error".into(),
-        };
+        let holds = show(&r.capacity, |c| holds_cell(r.model, c));
         say!(
             "{:<12} {connects:>10} {echo:>12} {slow:>18} {used:>9} {memory:>11}  {holds}",
             r.name
@@ -371,6 +381,9 @@ fn print_table(rows: &[Row], clients: usize) {
             );
         }
         if let Ok(m) = &r.memory {
+            if let Some(short) = &m.short {
+                say!("{}: the memory test's idle clients: {short}", r.name);
+            }
             if m.accepted < m.connected {
                 say!(
                     "{}: of {} idle clients the server took in {}; the others waited in the kernel's queues",

@@ -121,6 +121,8 @@ pub struct Memory {
     pub accepted: usize,
     /// Growth of the server's resident memory (and its children's), per connected client.
     pub bytes_per_client: f64,
+    /// Why fewer than the clients asked for connected, if they did.
+    pub short: Option<String>,
 }
 
 /// Opens `n` idle clients, waits until the server has taken in what it will, and reads the
@@ -131,7 +133,7 @@ pub fn memory_per_client(mut server: ModelServer, n: usize) -> Result<Memory, St
     let fds = Descriptors::now(server.model());
     let before = settled_rss(&server).ok_or("no /proc/self/status: memory is not measured")?;
     let mut helpers = Vec::new();
-    let (connected, _) = open_up_to(&server, n, &mut helpers);
+    let (connected, short) = open_up_to(&server, n, &mut helpers);
     let accepted = fds.wait_accepted(connected, helpers.len());
     let after = settled_rss(&server).unwrap_or(before);
     server.stop();
@@ -143,6 +145,7 @@ pub fn memory_per_client(mut server: ModelServer, n: usize) -> Result<Memory, St
         connected,
         accepted,
         bytes_per_client: (after as f64 - before as f64) / connected as f64,
+        short,
     })
 }
 
