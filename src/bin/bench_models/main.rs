@@ -322,7 +322,7 @@ fn thousands(n: usize) -> String {
     let digits = n.to_string();
     let mut out = String::new();
     for (i, d) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i) % 3 == 0 {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
             out.push(' ');
         }
         out.push(d);
@@ -398,7 +398,8 @@ fn print_table(rows: &[Row], clients: usize) {
             ..
         }) = &r.capacity
         {
-            say!("{}: at {} idle clients, {why}", r.name, thousands(*at));
+            let clients = if *at == 1 { "client" } else { "clients" };
+            say!("{}: with {} idle {clients}, {why}", r.name, thousands(*at));
         }
         for (what, e) in [
             ("connects", r.connects.as_ref().err()),

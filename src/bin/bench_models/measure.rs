@@ -180,7 +180,7 @@ pub fn capacity(mut server: ModelServer, steps: &[usize]) -> Capacity {
         if let Err(why) = probe(server.local_addr()) {
             result.failed = Some((
                 step,
-                format!("a new client: {why}; the server had taken in {accepted} of the {connected} idle clients"),
+                format!("a new client: {why}; the server had taken in {accepted} of {connected}"),
             ));
             break;
         }
