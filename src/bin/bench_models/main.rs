@@ -23,7 +23,7 @@ use tcpserverlib::{printer, say};
 use measure::{Capacity, Latency, Memory, ECHO_WITHIN};
 
 const USAGE: &str = "\
-usage: bench_models [--quick]
+usage: bench_models [--quick | --help]
 
 Runs chapter 0's five echo servers one after another, in this process, and prints one row
 per model:
