@@ -616,6 +616,9 @@ fn start_child(stream: TcpStream, program: &PathBuf, shared: &Shared) -> io::Res
     stream.set_nonblocking(false)?;
     let stdin = OwnedFd::from(stream.try_clone()?);
     let stdout = OwnedFd::from(stream.try_clone()?);
+    // Held across the spawn: the child may serve its client before we get to record it, and
+    // whoever asks for the children meanwhile must wait for the record, not miss it.
+    let mut records = lock(&shared.children);
     let mut child = Command::new(program)
         .arg("--serve-stdio")
         .stdin(Stdio::from(stdin))
@@ -628,7 +631,6 @@ fn start_child(stream: TcpStream, program: &PathBuf, shared: &Shared) -> io::Res
         .stderr
         .take()
         .ok_or_else(|| io::Error::other("no stderr"))?;
-    let mut records = lock(&shared.children);
     records.push(ChildRecord {
         pid: child.id(),
         peer: None,
