@@ -22,6 +22,8 @@
 
 mod args;
 mod baseline;
+#[path = "../common/children.rs"]
+mod children;
 mod flood;
 mod idle;
 mod pipelined;
@@ -100,7 +102,7 @@ fn run() -> ExitCode {
         ],
         one => vec![one],
     };
-    let _watchdog = Watchdog::arm(time_limit(&o, scenarios.len()));
+    let _watchdog = Watchdog::arm("bench_echo".into(), time_limit(&o, scenarios.len()));
     let mut ok = true;
     for scenario in scenarios {
         ok &= run_scenario(&o, scenario);

@@ -15,6 +15,8 @@
 //! that sleeps here stands in for a slow peer: load simulation, not coordination.
 
 mod args;
+#[path = "../common/children.rs"]
+mod children;
 mod echo_checks;
 mod flood;
 mod never_readers;
@@ -45,7 +47,7 @@ fn run(name: &'static str, o: &Options, scenario: fn(&Options) -> Result<Verdict
         .timeout
         .max(Duration::from_secs_f64(o.seconds.unwrap_or(20.0) * 2.0))
         + Duration::from_secs(60);
-    let _watchdog = Watchdog::arm(name, limit);
+    let _watchdog = Watchdog::arm(format!("bench_load: {name}"), limit);
     let ok = match scenario(o) {
         Ok(Verdict::Pass) => {
             tcpserverlib::say!("PASS {name}");
