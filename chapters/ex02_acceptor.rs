@@ -1,6 +1,7 @@
 //! Exercise 2 — the connection acceptor service (CAS). Your version of `src/acceptor.rs`.
 //!
-//! Run: `cargo test --features ex02 --test ch02_acceptor`.
+//! Run: `cargo test --features ex02 --test ch02_acceptor` and
+//! `cargo test --features ex02 --test ch02_accept_pause`.
 //!
 //! The CAS is a thread that waits in `poll` on the listening socket and on a `Waker`, accepts
 //! every pending connection when woken, and leaves when asked. No `pthread_cancel` in Rust:
@@ -47,7 +48,9 @@ impl Acceptor {
         // TODO: create the stop flag and the waker, shared with the thread through Arc.
         // TODO: spawn a thread named `cas-<server>` (std::thread::Builder) running the loop:
         //   - put the waker's receiver and the listener in a PollSet, wait with no timeout;
-        //   - after every wake-up: drain the waker, and return if the stop flag is set;
+        //   - after every wake-up: drain the waker; if the stop flag is set, first accept
+        //     every connection the kernel already completed (their connect() succeeded:
+        //     closing the listener on them would reset them), then return;
         //   - accept in a loop until WouldBlock, handing each connection to on_client;
         //   - on an error other than WouldBlock/Interrupted: tell on_error; for resource
         //     errors (EMFILE…) wait on the waker alone for a back-off, so a connection left
