@@ -1,18 +1,18 @@
-//! The idle clients, held by helper copies of this program, and the watchdog.
+//! The idle clients, held by helper copies of this program.
 //!
 //! Thousands of idle clients do not fit in the bench's own descriptor table beside the
 //! server's ends of the same connections (the servers run inside the bench), so each helper
 //! (`bench_models --idle-helper ADDR N`) opens up to [`PER_HELPER`] connections and holds
 //! them until its stdin closes. Every helper is killed and reaped when its guard drops, and
-//! the watchdog kills the ones still alive before it ends a stuck run.
+//! the watchdog (shared with the other load generators, `src/bin/common/children.rs`) kills
+//! the ones still alive before it ends a stuck run.
 
-use std::io::{self, BufRead, BufReader, Read, Write};
+use std::io::{self, Read};
 use std::net::{SocketAddr, TcpStream};
-use std::process::{Child, Command, Stdio};
-use std::sync::mpsc::{self, Receiver, RecvTimeoutError};
-use std::sync::{Arc, Mutex};
-use std::thread;
-use std::time::{Duration, Instant};
+use std::process::Command;
+use std::time::Duration;
+
+use crate::children::{expect_line, spawn_with_lines, ChildGuard};
 
 /// Connections per helper process: well under the descriptor limit of one process.
 pub const PER_HELPER: usize = 4_000;
@@ -27,26 +27,11 @@ pub const CONNECT_WITHIN: Duration = Duration::from_millis(3500);
 /// How long a helper may take to report, however many connections it opens.
 const REPORT_WITHIN: Duration = Duration::from_secs(60);
 
-/// Helpers alive now, so the watchdog can kill them before it exits the process.
-static CHILDREN: Mutex<Vec<Arc<Mutex<Child>>>> = Mutex::new(Vec::new());
-
 /// A helper that is killed and reaped when this is dropped, on success or error.
 pub struct Helper {
-    child: Arc<Mutex<Child>>,
+    _child: ChildGuard,
     /// The connections it reported open.
     pub connected: usize,
-}
-
-impl Drop for Helper {
-    fn drop(&mut self) {
-        if let Ok(mut child) = self.child.lock() {
-            let _ = child.kill();
-            let _ = child.wait();
-        }
-        if let Ok(mut all) = CHILDREN.lock() {
-            all.retain(|c| !Arc::ptr_eq(c, &self.child));
-        }
-    }
 }
 
 /// Starts a helper that opens `n` connections to `addr`, and waits for its report. `Err`
@@ -54,35 +39,17 @@ impl Drop for Helper {
 pub fn open_idle(addr: SocketAddr, n: usize) -> Result<Helper, (Option<Helper>, String)> {
     let me = std::env::current_exe()
         .map_err(|e| (None, format!("cannot find this program's path: {e}")))?;
-    let mut child = Command::new(me)
-        .args(["--idle-helper", &addr.to_string(), &n.to_string()])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .spawn()
-        .map_err(|e| (None, format!("cannot start an idle-client helper: {e}")))?;
-    let stdout = child.stdout.take();
-    let child = Arc::new(Mutex::new(child));
-    if let Ok(mut all) = CHILDREN.lock() {
-        all.push(Arc::clone(&child));
-    }
+    let mut cmd = Command::new(me);
+    cmd.args(["--idle-helper", &addr.to_string(), &n.to_string()]);
+    let what = "an idle-client helper";
+    let (child, lines) = spawn_with_lines(cmd, what).map_err(|e| (None, e))?;
     let mut helper = Helper {
-        child,
+        _child: child,
         connected: 0,
     };
-    let Some(stdout) = stdout else {
-        return Err((Some(helper), "the helper has no stdout pipe".into()));
-    };
-    let lines = forward_lines(stdout);
-    let line = match lines.recv_timeout(REPORT_WITHIN) {
+    let line = match expect_line(&lines, "connected ", REPORT_WITHIN, what) {
         Ok(line) => line,
-        Err(RecvTimeoutError::Timeout) => {
-            let e = format!("the helper did not report within {REPORT_WITHIN:?}");
-            return Err((Some(helper), e));
-        }
-        Err(RecvTimeoutError::Disconnected) => {
-            let e = "the helper exited without a report (its error is above)".into();
-            return Err((Some(helper), e));
-        }
+        Err(e) => return Err((Some(helper), e)),
     };
     // `connected K of N` or `connected K of N; STOPPED_BECAUSE`.
     let (counts, stopped) = line.split_once("; ").unwrap_or((&line, ""));
@@ -97,17 +64,6 @@ pub fn open_idle(addr: SocketAddr, n: usize) -> Result<Helper, (Option<Helper>, 
         let e = format!("{counts}; {stopped}");
         Err((Some(helper), e))
     }
-}
-
-/// A thread reads the helper's stdout to its end, so the helper never blocks on the pipe.
-fn forward_lines(stdout: impl Read + Send + 'static) -> Receiver<String> {
-    let (tx, rx) = mpsc::channel();
-    thread::spawn(move || {
-        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-            let _ = tx.send(line);
-        }
-    });
-    rx
 }
 
 /// `bench_models --idle-helper ADDR N`: opens up to `n` connections, one after another, and
@@ -132,40 +88,4 @@ pub fn helper(addr: SocketAddr, n: usize) -> Result<(), String> {
     let _ = io::stdin().read_to_end(&mut Vec::new());
     drop(held);
     Ok(())
-}
-
-/// Last resort against a hang: if the run outlives `limit`, kill the helpers and exit 1.
-/// The model servers' children then read end of stream from their clients and leave.
-/// Dropping the watchdog disarms it.
-pub struct Watchdog {
-    /// Dropped with the watchdog, which wakes its thread with `Disconnected`: disarmed.
-    _disarm: mpsc::Sender<()>,
-}
-
-impl Watchdog {
-    pub fn arm(limit: Duration) -> Watchdog {
-        let (tx, rx) = mpsc::channel::<()>();
-        let started = Instant::now();
-        thread::spawn(move || {
-            if let Err(RecvTimeoutError::Timeout) = rx.recv_timeout(limit) {
-                let _ = writeln!(
-                    io::stderr(),
-                    "bench_models: the run did not finish within {:?}; giving up",
-                    started.elapsed()
-                );
-                if let Ok(all) = CHILDREN.lock() {
-                    for child in all.iter() {
-                        if let Ok(mut c) = child.lock() {
-                            let _ = c.kill();
-                            let _ = c.wait();
-                        }
-                    }
-                }
-                tcpserverlib::say!("FAIL: stuck, stopped by the watchdog after {limit:?}");
-                tcpserverlib::printer::flush();
-                std::process::exit(1);
-            }
-        });
-        Watchdog { _disarm: tx }
-    }
 }

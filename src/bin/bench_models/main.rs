@@ -9,6 +9,10 @@
 //! growth of the server's resident memory per idle client; and how many idle clients it
 //! holds while a new client still gets its echo within a second.
 
+// Shared with bench_load and bench_echo; this bench uses only part of it.
+#[allow(dead_code)]
+#[path = "../common/children.rs"]
+mod children;
 mod helpers;
 mod measure;
 
@@ -164,7 +168,7 @@ fn run() -> ExitCode {
         plan.cap_shared
     );
     say!();
-    let _watchdog = helpers::Watchdog::arm(plan.limit);
+    let _watchdog = children::Watchdog::arm("bench_models".into(), plan.limit);
     let models = [
         Model::Iterative,
         Model::ProcessPerClient,
