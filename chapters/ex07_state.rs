@@ -124,12 +124,14 @@ pub struct ClientFlags(u8);
 impl ClientFlags {
     /// The client's socket is in the DRS's set.
     pub const LISTENED: ClientFlags = ClientFlags(1);
-    /// The client is served by a thread of its own (chapter 10; no client has it yet).
+    /// The client is served by a thread of its own (chapter 10).
     pub const MULTI_THREADED: ClientFlags = ClientFlags(2);
     /// A keep-alive (hold) timer is running for this client.
     pub const KEEPALIVE_ARMED: ClientFlags = ClientFlags(4);
     /// The connection is being torn down.
     pub const CLOSING: ClientFlags = ClientFlags(8);
+    /// The server opened this connection itself (chapter 11).
+    pub const ACTIVE: ClientFlags = ClientFlags(16);
 }
 
 flag_set!(ClientFlags {
@@ -137,6 +139,7 @@ flag_set!(ClientFlags {
     MULTI_THREADED,
     KEEPALIVE_ARMED,
     CLOSING,
+    ACTIVE,
 });
 
 /// An illegal transition of the server's state.

@@ -145,13 +145,15 @@ pub struct ClientFlags(u8);
 impl ClientFlags {
     /// The client's socket is in the DRS's set: its input is being read.
     pub const LISTENED: ClientFlags = ClientFlags(1);
-    /// The client is served by a thread of its own rather than by the DRS (chapter 10; no
-    /// client has it yet).
+    /// The client is served by a thread of its own rather than by the DRS (chapter 10).
     pub const MULTI_THREADED: ClientFlags = ClientFlags(2);
     /// A keep-alive (hold) timer is running for this client on the wheel timer.
     pub const KEEPALIVE_ARMED: ClientFlags = ClientFlags(4);
     /// The connection is being torn down; nothing new is started for it.
     pub const CLOSING: ClientFlags = ClientFlags(8);
+    /// The server opened this connection itself (chapter 11, the server in client mode)
+    /// rather than accepting it: the course's active client.
+    pub const ACTIVE: ClientFlags = ClientFlags(16);
 }
 
 flag_set!(ClientFlags {
@@ -159,6 +161,7 @@ flag_set!(ClientFlags {
     MULTI_THREADED,
     KEEPALIVE_ARMED,
     CLOSING,
+    ACTIVE,
 });
 // ANCHOR_END: client_flags
 
