@@ -38,6 +38,7 @@ pub mod cli;
 pub mod client;
 #[cfg_attr(feature = "ex04", path = "../chapters/ex04_client_db.rs")]
 pub mod client_db;
+pub mod client_thread;
 pub mod config;
 mod connection;
 #[doc(hidden)]
@@ -68,10 +69,11 @@ pub mod sys;
 pub mod wheel_timer;
 
 pub use client::{Client, ClientId};
+pub use client_thread::ClientMode;
 pub use config::Config;
 pub use controller::{Handler, ServerHandle, TcpServer};
 pub use demarcation::{ByteOrder, FrameError, Framing, ProtocolError};
-pub use error::{DisconnectReason, SendError, ServerError};
+pub use error::{DisconnectReason, MigrateError, SendError, ServerError};
 pub use info::{ClientInfo, ServerInfo};
 pub use keepalive::KeepAliveConfig;
 pub use poller::PollerKind;
