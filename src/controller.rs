@@ -536,6 +536,7 @@ impl Shared {
         }
         drop(announce);
     }
+    // ANCHOR_END: process_new_client
 
     /// In multi-threaded mode, a thread of its own for a new client; else (or when no
     /// thread can be had: the client is then served by the DRS) nothing.
@@ -612,7 +613,6 @@ impl Shared {
         }
     }
     // ANCHOR_END: migrate
-    // ANCHOR_END: process_new_client
 
     /// Disconnects clients whose peer has gone (end of stream or error) but whom the DRS has
     /// not served yet: a zero-timeout `poll` over the DB, then a `peek` of each readable one.

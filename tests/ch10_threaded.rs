@@ -15,7 +15,7 @@ use common::*;
 use tcpserverlib::demo::{Events, Print, Recorder};
 use tcpserverlib::{
     Client, ClientFlags, ClientId, ClientMode, Config, DisconnectReason, Framing, Handler,
-    MigrateError, ServerError, ServerHandle, TcpServer,
+    MigrateError, ProtocolError, ServerError, ServerHandle, TcpServer,
 };
 
 fn line_config() -> Config {
@@ -422,4 +422,195 @@ fn migrate_says_why_it_cannot() {
         0,
         "a refused migration leaves no thread"
     );
+}
+
+/// The mode's names, as `show` and the shell use them, and a clear error for any other word.
+#[test]
+fn client_modes_have_names() {
+    assert_eq!(ClientMode::Threaded.to_string(), "threaded");
+    assert_eq!(ClientMode::Multiplexed.to_string(), "multiplexed");
+    assert_eq!("threaded".parse(), Ok(ClientMode::Threaded));
+    assert_eq!("multiplexed".parse(), Ok(ClientMode::Multiplexed));
+    let err = "sideways".parse::<ClientMode>().unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "unknown client mode \"sideways\": expected threaded or multiplexed"
+    );
+}
+
+/// `stop` waits for a client thread that is busy in a callback: it returns only after the
+/// callback has, even when other client threads were started meanwhile.
+#[test]
+fn stop_waits_for_a_busy_client_thread() {
+    struct SlowWork {
+        started: std::sync::Mutex<std::sync::mpsc::Sender<()>>,
+        finished: Arc<AtomicBool>,
+    }
+    impl Handler for SlowWork {
+        fn message(&self, _server: &ServerHandle, _client: &Client, _message: &[u8]) {
+            let _ = self.started.lock().unwrap().send(());
+            // Blocking work, the kind a thread of its own is for.
+            std::thread::sleep(Duration::from_millis(200));
+            self.finished.store(true, Ordering::SeqCst);
+        }
+    }
+    let (started, work_started) = std::sync::mpsc::channel();
+    let finished = Arc::new(AtomicBool::new(false));
+    let handler = SlowWork {
+        started: std::sync::Mutex::new(started),
+        finished: Arc::clone(&finished),
+    };
+    let server = TcpServer::with_config("busy", "127.0.0.1:0", line_config(), handler).unwrap();
+    server.start().unwrap();
+    server.set_multi_threaded(true);
+    let mut worker = connect(addr(&server));
+    write(&mut worker, b"work\n");
+    work_started.recv_timeout(TIMEOUT).unwrap();
+    // A second client thread starts while the first is busy.
+    let _other = connect(addr(&server));
+    assert!(eventually(|| server.client_threads() == 2));
+    server.stop();
+    assert!(
+        finished.load(Ordering::SeqCst),
+        "stop returned while a client thread was still in its callback"
+    );
+}
+
+/// A message started before a migration keeps its clock: it still times out on the new
+/// thread, although no byte arrives after the move.
+#[test]
+fn a_migrated_client_keeps_its_message_clock() {
+    let config = Config {
+        message_timeout: Some(Duration::from_millis(100)),
+        ..line_config()
+    };
+    let (server, events) = start(config, false);
+    let mut c = connect(addr(&server));
+    let client = events.expect_connected(TIMEOUT).unwrap();
+    write(&mut c, b"never finished");
+    assert!(eventually(|| server
+        .client_info(client.id)
+        .is_some_and(|i| i.buffered_input > 0)));
+    server.migrate(client.id, ClientMode::Threaded).unwrap();
+    let (id, reason) = events.expect_disconnected(TIMEOUT).unwrap();
+    assert_eq!(id, client.id);
+    assert!(
+        matches!(
+            reason,
+            DisconnectReason::Protocol(ProtocolError::MessageTimeout { .. })
+        ),
+        "expected a message timeout, got {reason}"
+    );
+}
+
+/// Messages already read and still waiting for their turn when the client moves (its turn
+/// ended on the message bound) are delivered by the new thread, though the socket has
+/// nothing more to report.
+#[test]
+fn pending_messages_travel_with_the_client() {
+    struct MoveOnGo(std::sync::Mutex<std::sync::mpsc::Sender<Vec<u8>>>);
+    impl Handler for MoveOnGo {
+        fn message(&self, server: &ServerHandle, client: &Client, message: &[u8]) {
+            if message == b"go" {
+                let _ = server.migrate(client.id, ClientMode::Threaded);
+            }
+            let _ = self.0.lock().unwrap().send(message.to_vec());
+        }
+    }
+    let (tx, delivered) = std::sync::mpsc::channel();
+    let config = Config {
+        turn_messages: 1,
+        ..line_config()
+    };
+    let server = TcpServer::with_config(
+        "pend",
+        "127.0.0.1:0",
+        config,
+        MoveOnGo(std::sync::Mutex::new(tx)),
+    )
+    .unwrap();
+    server.start().unwrap();
+    let mut c = connect(addr(&server));
+    let mut batch = b"go\n".to_vec();
+    for i in 0..20 {
+        batch.extend_from_slice(format!("m{i}\n").as_bytes());
+    }
+    write(&mut c, &batch);
+    assert_eq!(delivered.recv_timeout(TIMEOUT).unwrap(), b"go");
+    for i in 0..20 {
+        let m = delivered
+            .recv_timeout(TIMEOUT)
+            .unwrap_or_else(|_| panic!("message m{i} was never delivered after the move"));
+        assert_eq!(String::from_utf8_lossy(&m), format!("m{i}"));
+    }
+    assert_eq!(server.client_threads(), 1);
+}
+
+/// Disabling listening reaches client threads too: a threaded client is not read until
+/// listening resumes, and then nothing it sent is missing.
+#[test]
+fn listening_disabled_pauses_threaded_clients_too() {
+    let (server, events) = start_named("mtlisten");
+    server.set_multi_threaded(true);
+    let mut c = BufReader::new(connect(addr(&server)));
+    let client = events.expect_connected(TIMEOUT).unwrap();
+    echo(&mut c, &events, "first");
+    server.set_listening(false).unwrap();
+    c.get_mut().write_all(b"while not listening\n").unwrap();
+    assert!(
+        events.nothing_more_within(SHORT),
+        "a threaded client was read while listening was disabled"
+    );
+    server.set_listening(true).unwrap();
+    let (id, m) = events.expect_message(TIMEOUT).unwrap();
+    assert_eq!((id, m.as_slice()), (client.id, &b"while not listening"[..]));
+}
+
+/// A server stopped and started again still gives new clients threads of their own.
+#[test]
+fn multi_threaded_mode_survives_a_restart() {
+    let (server, events) = start_named("mtagain");
+    server.set_multi_threaded(true);
+    server.stop();
+    server.start().unwrap();
+    let mut c = BufReader::new(connect(addr(&server)));
+    let client = events.expect_connected(TIMEOUT).unwrap();
+    echo(&mut c, &events, "again");
+    assert_eq!(mode_of(&server, client.id), ClientMode::Threaded);
+}
+
+/// A threaded client's lingering close counts in `show` like any other, together with one
+/// on the DRS, and its thread stays until the close is over.
+#[test]
+fn lingering_closes_on_client_threads_are_counted() {
+    let config = Config {
+        linger: 6 * TIMEOUT,
+        ..line_config()
+    };
+    let (server, events) = start(config, false);
+    let mut multiplexed = connect(addr(&server));
+    let first = events.expect_connected(TIMEOUT).unwrap();
+    server.set_multi_threaded(true);
+    let mut threaded = connect(addr(&server));
+    let second = events.expect_connected(TIMEOUT).unwrap();
+    assert_eq!(mode_of(&server, second.id), ClientMode::Threaded);
+    assert!(server.disconnect(first.id));
+    assert!(server.disconnect(second.id));
+    assert!(
+        eventually(|| server.info().lingering == 2),
+        "both closes linger until their peers' FIN:\n{}",
+        server.show()
+    );
+    assert_eq!(
+        server.client_threads(),
+        1,
+        "the thread stays while its close lingers"
+    );
+    assert!(read_to_eof(&mut threaded).is_empty());
+    drop(threaded);
+    assert!(eventually(|| server.info().lingering == 1));
+    assert!(eventually(|| server.client_threads() == 0));
+    assert!(read_to_eof(&mut multiplexed).is_empty());
+    drop(multiplexed);
+    assert!(eventually(|| server.info().lingering == 0));
 }
