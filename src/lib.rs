@@ -22,6 +22,7 @@
 //! | [`wheel_timer`] | 8 | the WheelTimer library |
 //! | `linger` | 8 | the lingering close (flush, half-close, drain, close) |
 //! | [`keepalive`] | 8 | the keep-alive (hold) timer per client |
+//! | [`admission`] | 2, CLI | the connection cap and the black-list (`max-clients`, `black-list` in TcpCmdCodes.h) |
 //! | [`cli`] | 1 on | the CommandParser CLI of `testapp` (`config tcp-server …`, `show …`) |
 //! | [`demo`] | all | helpers shared by the chapter binaries `chN` |
 //! | `recorder`, `printer`, `console` | all | the demo application, the stdout printer thread, stdin and Ctrl-C (shared by the shell and the chapter binaries) |
@@ -31,6 +32,7 @@
 
 #[cfg_attr(feature = "ex02", path = "../chapters/ex02_acceptor.rs")]
 pub mod acceptor;
+pub mod admission;
 #[cfg_attr(feature = "ex05", path = "../chapters/ex05_circular_buffer.rs")]
 pub mod circular_buffer;
 pub mod cli;
