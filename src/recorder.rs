@@ -119,9 +119,9 @@ impl Handler for Recorder {
         // Checked first: the escaped text would be made even if nothing is printed.
         if self.print.messages && self.print.prefix.is_some() {
             self.say(format_args!(
-                "client {} sent {} bytes: {}",
+                "client {} sent {}: {}",
                 client.id,
-                message.len(),
+                crate::cli::plural(message.len() as u64, "byte"),
                 printable_prefix(message, SHOWN_BYTES)
             ));
         }
@@ -168,9 +168,9 @@ pub fn printable_prefix(bytes: &[u8], max: usize) -> String {
         return printable(bytes);
     }
     format!(
-        "{}... ({} more bytes)",
+        "{}... ({} more)",
         printable(&bytes[..max]),
-        bytes.len() - max
+        crate::cli::plural((bytes.len() - max) as u64, "byte")
     )
 }
 
