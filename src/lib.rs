@@ -25,6 +25,7 @@
 //! | [`admission`] | 2, CLI | the connection cap and the black-list (`max-clients`, `black-list` in TcpCmdCodes.h) |
 //! | [`cli`] | 1 on | the CommandParser CLI of `testapp` (`config tcp-server …`, `show …`) |
 //! | [`demo`] | all | helpers shared by the chapter binaries `chN` |
+//! | `tcpclient` | 6 on | the course's `tcp_client.cpp` test client: lines in, framed messages out (binary `tcpclient`) |
 //! | `recorder`, `printer`, `console` | all | the demo application, the stdout printer thread, stdin and Ctrl-C (shared by the shell and the chapter binaries) |
 //!
 //! Exercises: building with the feature `exNN` replaces chapter NN's module with the stub in
@@ -66,6 +67,8 @@ pub mod select;
 #[cfg_attr(feature = "ex07", path = "../chapters/ex07_state.rs")]
 pub mod state;
 pub mod sys;
+#[doc(hidden)]
+pub mod tcpclient;
 #[cfg_attr(feature = "ex08", path = "../chapters/ex08_wheel_timer.rs")]
 pub mod wheel_timer;
 
