@@ -1,8 +1,8 @@
-//! Who may become a client: the connection cap and the black-list, both changeable while the
-//! server runs (the course's `config tcp-server <name> max-clients <N>` and
+//! Chapter 2 (with the CLI) — who may become a client: the connection cap and the black-list,
+//! both changeable while the server runs (the course's `config tcp-server <name> max-clients <N>` and
 //! `config tcp-server <name> [no] black-list <ip>`, from its `TcpCmdCodes.h`).
 //!
-//! The controller asks [`Admission`] once per accepted connection, on the CAS thread, before
+//! The controller asks its `Admission` once per accepted connection, on the CAS thread, before
 //! the connection becomes a client: a black-listed peer is closed there and never reported
 //! connected. Nothing here is on the DRS's path, so a read lock per accept is all the
 //! black-list costs; the cap is one atomic load.
@@ -82,10 +82,7 @@ impl Admission {
     }
 
     fn edit<R>(&self, f: impl FnOnce(&mut HashSet<IpAddr>) -> R) -> R {
-        f(&mut self
-            .blocked
-            .write()
-            .unwrap_or_else(PoisonError::into_inner))
+        f(&mut self.blocked.write().unwrap_or_else(PoisonError::into_inner))
     }
 }
 
@@ -127,7 +124,10 @@ impl ServerHandle {
             .filter(|(_, c)| c.client.peer_addr.ip().to_canonical() == ip)
             .map(|(id, _)| id)
             .collect();
-        from_ip.into_iter().filter(|id| self.disconnect(*id)).count()
+        from_ip
+            .into_iter()
+            .filter(|id| self.disconnect(*id))
+            .count()
     }
 
     /// Takes `ip` off the black-list; false if it was not on it.
@@ -139,7 +139,10 @@ impl ServerHandle {
 
     /// The black-listed addresses, sorted.
     pub fn blocked(&self) -> Vec<IpAddr> {
-        let mut all: Vec<IpAddr> = self.shared.admission.edit(|set| set.iter().copied().collect());
+        let mut all: Vec<IpAddr> = self
+            .shared
+            .admission
+            .edit(|set| set.iter().copied().collect());
         all.sort();
         all
     }

@@ -454,12 +454,14 @@ fn parse_peer(ip: &str, port: &str) -> Result<SocketAddr, ParseError> {
 
 /// `ka-interval`'s seconds: 0 is off; otherwise within [`MIN_KA_SECS`]..=[`MAX_KA_SECS`].
 fn parse_interval(secs: &str) -> Result<Option<Duration>, ParseError> {
-    let bad = || ParseError {
+    let bad = || {
+        ParseError {
         message: format!(
             "ka-interval: {} is not a number of seconds in range; expected 0 (off) or {MIN_KA_SECS} to {MAX_KA_SECS}, e.g. 10 or 0.5",
             shown(secs)
         ),
         unknown_command: false,
+    }
     };
     let value: f64 = secs.parse().map_err(|_| bad())?;
     if value == 0.0 {
@@ -714,7 +716,9 @@ impl Shell {
                         plural(gone, "client")
                     ))
                 } else if server.unblock(ip) {
-                    Ok(format!("tcp-server \"{name}\": {ip} no longer black-listed"))
+                    Ok(format!(
+                        "tcp-server \"{name}\": {ip} no longer black-listed"
+                    ))
                 } else {
                     Ok(format!("tcp-server \"{name}\": {ip} was not black-listed"))
                 }
@@ -901,7 +905,10 @@ mod tests {
                 port: Some(40001)
             }
         );
-        assert_eq!(ok("config tcp-server s2 start"), Command::Start("s2".into()));
+        assert_eq!(
+            ok("config tcp-server s2 start"),
+            Command::Start("s2".into())
+        );
         assert_eq!(
             ok("config tcp-server s2 no disable-conn-accept"),
             Command::Accepting {
@@ -1003,8 +1010,14 @@ mod tests {
             blocked: b,
         };
         assert_eq!(ok("config tcp-server s black-list 10.0.0.1"), blocked(true));
-        assert_eq!(ok("config tcp-server s no black-list 10.0.0.1"), blocked(false));
-        assert_eq!(ok("config tcp-server s client black-list 10.0.0.1"), blocked(true));
+        assert_eq!(
+            ok("config tcp-server s no black-list 10.0.0.1"),
+            blocked(false)
+        );
+        assert_eq!(
+            ok("config tcp-server s client black-list 10.0.0.1"),
+            blocked(true)
+        );
         assert_eq!(
             ok("config tcp-server s no client black-list 10.0.0.1"),
             blocked(false)
@@ -1034,9 +1047,14 @@ mod tests {
         assert_eq!(ok("config tcp-server s ka-interval 0"), ka(None));
         assert_eq!(ok("config tcp-server s no ka-interval"), ka(None));
         assert_eq!(ok("config tcp-server s no ka-interval 10"), ka(None));
-        for bad in ["1e20", "1.5e19", "86401", "0.001", "-1", "inf", "NaN", "ten"] {
+        for bad in [
+            "1e20", "1.5e19", "86401", "0.001", "-1", "inf", "NaN", "ten",
+        ] {
             let e = fails(&format!("config tcp-server s ka-interval {bad}"));
-            assert!(e.contains("expected 0 (off) or 0.01 to 86400"), "{bad}: {e}");
+            assert!(
+                e.contains("expected 0 (off) or 0.01 to 86400"),
+                "{bad}: {e}"
+            );
         }
         let e = fails("config tcp-server s ka-interval");
         assert!(e.contains("ka-interval takes one number"), "{e}");
@@ -1054,7 +1072,10 @@ mod tests {
         assert_eq!(ok("show tcp-server"), Command::Show(None));
         assert_eq!(ok("show tcp-server s"), Command::Show(Some("s".into())));
         let e = fails("show tcp-server s client");
-        assert!(e.contains("unknown keyword \"client\"") && e.contains("clients"), "{e}");
+        assert!(
+            e.contains("unknown keyword \"client\"") && e.contains("clients"),
+            "{e}"
+        );
         let e = fails("show historyy");
         assert!(e.contains("unknown keyword \"historyy\""), "{e}");
         let e = fails("show history now");
@@ -1097,10 +1118,16 @@ mod tests {
     #[test]
     fn mistakes_are_explained() {
         let e = parse("confg tcp-server x").unwrap_err();
-        assert!(e.message.contains("\"confg\"") && e.message.contains("expected"), "{e}");
+        assert!(
+            e.message.contains("\"confg\"") && e.message.contains("expected"),
+            "{e}"
+        );
         assert!(e.unknown_command);
         let e = parse("config tcp-server x 127.0.0.1 99999").unwrap_err();
-        assert!(e.message.contains("99999") && e.message.contains("0 to 65535"), "{e}");
+        assert!(
+            e.message.contains("99999") && e.message.contains("0 to 65535"),
+            "{e}"
+        );
         assert!(!e.unknown_command);
         let e = fails("run tcp-server x client disconnect nowhere 1");
         assert!(e.contains("nowhere"), "{e}");
@@ -1124,7 +1151,10 @@ mod tests {
         let e = fails(&format!("config tcp-server {word} start"));
         assert!(e.len() < 400 && e.contains("expected at most 64"), "{e}");
         assert_eq!(shown("short"), "\"short\"");
-        assert_eq!(shown(&"é".repeat(41)), format!("\"{}…\" (82 bytes)", "é".repeat(40)));
+        assert_eq!(
+            shown(&"é".repeat(41)),
+            format!("\"{}…\" (82 bytes)", "é".repeat(40))
+        );
     }
 
     /// Counts read right: `1 byte`, `2 bytes`, `0 clients`.
@@ -1149,7 +1179,10 @@ mod tests {
         let lines: Vec<&str> = text.lines().collect();
         assert_eq!(lines.len(), HISTORY_LINES, "{text}");
         assert!(lines[0].trim_start().starts_with("7  bogus 6"), "{text}");
-        assert!(lines.last().unwrap().contains("106  show history"), "{text}");
+        assert!(
+            lines.last().unwrap().contains("106  show history"),
+            "{text}"
+        );
     }
 
     /// Creating a server under a name in use says it exists; an explicit address moves a
@@ -1163,7 +1196,10 @@ mod tests {
         };
         assert!(run(&mut shell, "config tcp-server s 127.0.0.1 0").contains("created"));
         let text = run(&mut shell, "config tcp-server s");
-        assert!(text.contains("already exists") && text.contains("127.0.0.1:0"), "{text}");
+        assert!(
+            text.contains("already exists") && text.contains("127.0.0.1:0"),
+            "{text}"
+        );
         let text = run(&mut shell, "config tcp-server s 127.0.0.2 0");
         assert!(text.contains("moved to 127.0.0.2:0"), "{text}");
         assert!(run(&mut shell, "config tcp-server s 127.0.0.1 0").contains("moved"));

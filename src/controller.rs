@@ -109,7 +109,8 @@ pub(crate) struct Shared {
     pub(crate) name: String,
     /// The addresses `start` binds (the first that works), as given and resolved.
     pub(crate) addr: Mutex<(String, Vec<SocketAddr>)>,
-    /// Settings, fixed for the server's life.
+    /// Settings as created; the connection cap and keep-alive, which can change while the
+    /// server runs, live in `admission` and `keepalive`.
     pub(crate) config: Config,
     /// The application.
     handler: Box<dyn Handler>,

@@ -1,4 +1,4 @@
-//! The `tcpclient` program: a small interactive client for students, for the framings `nc`
+//! Chapter 6 on — the `tcpclient` program: a small interactive client for students, for the framings `nc`
 //! cannot speak (`length`, `length-le`, `fixed:N`).
 //!
 //! It connects (retrying at an interval while the connection is refused, if asked), sends
@@ -131,7 +131,10 @@ pub fn parse_args(args: impl IntoIterator<Item = String>) -> Result<Options, Arg
         ))
     })?;
     let port = port.parse().map_err(|_| {
-        ArgsError::Bad(format!("{} is not a port; expected 1 to 65535", shown(&port)))
+        ArgsError::Bad(format!(
+            "{} is not a port; expected 1 to 65535",
+            shown(&port)
+        ))
     })?;
     Ok(Options {
         framing,
@@ -174,8 +177,8 @@ impl fmt::Display for ClientError {
             ClientError::Replay(path, e) => {
                 write!(f, "cannot read the replay file {}: {e}", path.display())
             }
-            ClientError::Write(e) if e.kind() == io::ErrorKind::WouldBlock
-                || e.kind() == io::ErrorKind::TimedOut =>
+            ClientError::Write(e)
+                if e.kind() == io::ErrorKind::WouldBlock || e.kind() == io::ErrorKind::TimedOut =>
             {
                 write!(
                     f,
@@ -483,7 +486,10 @@ fn start_stdin(tx: Sender<Event>) {
             let _ = tx.send(Event::StdinEnd);
         });
     if let Err(e) = spawned {
-        let _ = writeln!(io::stderr(), "tcpclient: cannot start the stdin thread: {e}");
+        let _ = writeln!(
+            io::stderr(),
+            "tcpclient: cannot start the stdin thread: {e}"
+        );
     }
 }
 
@@ -499,7 +505,10 @@ mod tests {
     #[test]
     fn parses_its_arguments() {
         let o = args("--framing length-le --retry 0.1 --quiet 127.0.0.1 40000").unwrap();
-        assert_eq!(o.framing.to_string(), "length-le".parse::<Framing>().unwrap().to_string());
+        assert_eq!(
+            o.framing.to_string(),
+            "length-le".parse::<Framing>().unwrap().to_string()
+        );
         assert_eq!(o.retry, Some(Duration::from_millis(100)));
         assert!(o.quiet);
         assert_eq!((o.host.as_str(), o.port), ("127.0.0.1", 40000));

@@ -22,16 +22,40 @@ fn bad_lines() -> Vec<(Vec<u8>, &'static str)> {
     let mut huge_word = b"config tcp-server default ".to_vec();
     huge_word.extend(std::iter::repeat_n(b'x', 1 << 20));
     vec![
-        (b"config tcp-server default \xff\xfe start".to_vec(), "not valid UTF-8"),
+        (
+            b"config tcp-server default \xff\xfe start".to_vec(),
+            "not valid UTF-8",
+        ),
         (huge_word, "bytes long; a line may have at most"),
         (word, "unknown keyword \"wwww"),
-        (b"config tcp-server default ka-interval 1e20".to_vec(), "expected 0 (off) or 0.01 to 86400"),
-        (b"config tcp-server default ka-interval 1.5e19".to_vec(), "expected 0 (off) or 0.01 to 86400"),
-        (b"config tcp-server default stopp".to_vec(), "unknown keyword \"stopp\""),
-        (b"config tcp-server default multi-threaded-modee".to_vec(), "unknown keyword \"multi-threaded-modee\""),
-        (b"config tcp-server default max-clients 0".to_vec(), "expected 1 to 1000000"),
-        (b"run tcp-server default send-msg hello 127.0.0.1 9".to_vec(), "send-msg <ip> <port> <message>"),
-        (b"show tcp-server nosuch".to_vec(), "no tcp-server named \"nosuch\""),
+        (
+            b"config tcp-server default ka-interval 1e20".to_vec(),
+            "expected 0 (off) or 0.01 to 86400",
+        ),
+        (
+            b"config tcp-server default ka-interval 1.5e19".to_vec(),
+            "expected 0 (off) or 0.01 to 86400",
+        ),
+        (
+            b"config tcp-server default stopp".to_vec(),
+            "unknown keyword \"stopp\"",
+        ),
+        (
+            b"config tcp-server default multi-threaded-modee".to_vec(),
+            "unknown keyword \"multi-threaded-modee\"",
+        ),
+        (
+            b"config tcp-server default max-clients 0".to_vec(),
+            "expected 1 to 1000000",
+        ),
+        (
+            b"run tcp-server default send-msg hello 127.0.0.1 9".to_vec(),
+            "send-msg <ip> <port> <message>",
+        ),
+        (
+            b"show tcp-server nosuch".to_vec(),
+            "no tcp-server named \"nosuch\"",
+        ),
         (vec![b'z'; 10 << 20], "bytes long; a line may have at most"),
     ]
 }
@@ -65,7 +89,10 @@ fn bad_lines_each_get_one_error_and_the_shell_goes_on() {
     for line in out.lines() {
         assert!(line.len() < 600, "an output line of {} bytes", line.len());
     }
-    assert!(out.contains("tcp-server \"default\" on 127.0.0.1:"), "{out}");
+    assert!(
+        out.contains("tcp-server \"default\" on 127.0.0.1:"),
+        "{out}"
+    );
     assert!(out.trim_end().ends_with("bye"), "{out}");
 }
 
@@ -166,13 +193,17 @@ fn the_new_commands_act_on_a_running_server() {
         me.ip(),
         me.port()
     ));
-    assert!(shell.line_with("sent ").contains("sent 11 bytes to client #1"));
+    assert!(shell
+        .line_with("sent ")
+        .contains("sent 11 bytes to client #1"));
     let mut got = [0u8; 12];
     client.read_exact(&mut got).unwrap();
     assert_eq!(&got, b"hello there\n");
 
     shell.say("show tcp-server default clients");
-    assert!(shell.line_with("tcp-server \"default\": 1 client").ends_with("1 client"));
+    assert!(shell
+        .line_with("tcp-server \"default\": 1 client")
+        .ends_with("1 client"));
     shell.line_with(&me.to_string());
 
     shell.say("config tcp-server default ka-interval 0.1");
@@ -193,7 +224,10 @@ fn the_new_commands_act_on_a_running_server() {
         "connection from {} refused: 127.0.0.1 is black-listed",
         refused.local_addr().unwrap()
     ));
-    shell.say(&format!("config tcp-server default no black-list {}", me.ip()));
+    shell.say(&format!(
+        "config tcp-server default no black-list {}",
+        me.ip()
+    ));
     shell.line_with("no longer black-listed");
 
     shell.say("config tcp-server default");
@@ -206,4 +240,36 @@ fn the_new_commands_act_on_a_running_server() {
     shell.say("exit");
     let status = shell.child.wait().unwrap();
     assert!(status.success(), "{status}");
+}
+
+/// A shell whose stdout is closed (its reader gone) still runs its commands, including ones
+/// that print a lot, and exits 0 on `exit`: no write to a closed stdout panics it.
+#[test]
+fn a_closed_stdout_never_panics_the_shell() {
+    let mut child = StdCommand::new(cargo_bin("tcpserver"))
+        .args(["--addr", "127.0.0.1:0"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    drop(child.stdout.take());
+    let mut stdin = child.stdin.take().unwrap();
+    for _ in 0..50 {
+        stdin
+            .write_all(b"help\nshow tcp-server\nshow history\nbogus\n")
+            .unwrap();
+    }
+    stdin.write_all(b"exit\n").unwrap();
+    drop(stdin);
+    let mut err = String::new();
+    child
+        .stderr
+        .take()
+        .unwrap()
+        .read_to_string(&mut err)
+        .unwrap();
+    let status = child.wait().unwrap();
+    assert!(status.success(), "{status}: {err}");
+    assert!(!err.contains("panicked"), "{err}");
 }

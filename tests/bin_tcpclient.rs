@@ -74,7 +74,10 @@ fn typed_lines_come_back() {
     assert_eq!(out, "hello\nhow are you\n");
     // The empty line goes out as a header-only frame and its echo comes back as one, which
     // the client counts as a keep-alive instead of printing it.
-    assert!(err.contains("3 messages sent, 2 messages received, 1 keep-alive"), "{err}");
+    assert!(
+        err.contains("3 messages sent, 2 messages received, 1 keep-alive"),
+        "{err}"
+    );
 }
 
 /// `--replay FILE` sends every line of the file, then goes on with stdin.
@@ -123,7 +126,10 @@ fn retry_connects_once_a_server_appears() {
     let mut err = BufReader::new(child.stderr.take().unwrap());
     let mut line = String::new();
     err.read_line(&mut line).unwrap();
-    assert!(line.contains("refused the connection; retrying every 0.10 s"), "{line}");
+    assert!(
+        line.contains("refused the connection; retrying every 0.10 s"),
+        "{line}"
+    );
     let listener = TcpListener::bind(("127.0.0.1", port)).unwrap();
     let (mut peer, _) = listener.accept().unwrap();
     peer.set_read_timeout(Some(TIMEOUT)).unwrap();
@@ -135,15 +141,27 @@ fn retry_connects_once_a_server_appears() {
     assert_eq!(&got, b"\x00\x04hi");
     drop(stdin);
     let mut end = [0u8; 1];
-    assert_eq!(peer.read(&mut end).unwrap(), 0, "the client half-closes at stdin's end");
+    assert_eq!(
+        peer.read(&mut end).unwrap(),
+        0,
+        "the client half-closes at stdin's end"
+    );
     drop(peer);
     let mut out = String::new();
-    child.stdout.take().unwrap().read_to_string(&mut out).unwrap();
+    child
+        .stdout
+        .take()
+        .unwrap()
+        .read_to_string(&mut out)
+        .unwrap();
     let mut rest = String::new();
     err.read_to_string(&mut rest).unwrap();
     assert!(child.wait().unwrap().success(), "{rest}");
     assert_eq!(out, "hello\n");
-    assert!(rest.contains("1 keep-alive (empty messages) received"), "{rest}");
+    assert!(
+        rest.contains("1 keep-alive (empty messages) received"),
+        "{rest}"
+    );
 }
 
 /// A refused connect without `--retry`, a framing error from the peer, and bad arguments
@@ -157,7 +175,10 @@ fn failures_are_explained() {
         .port()
         .to_string();
     let (ok, _, err) = client(&["127.0.0.1", &port], "");
-    assert!(!ok && err.contains("refused (no server listens there"), "{err}");
+    assert!(
+        !ok && err.contains("refused (no server listens there"),
+        "{err}"
+    );
 
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
     let port = listener.local_addr().unwrap().port().to_string();

@@ -53,7 +53,11 @@ fn a_blacklisted_address_is_refused_at_accept() {
         events.expect_disconnected(TIMEOUT).unwrap(),
         (first.id, DisconnectReason::Application)
     );
-    assert_eq!(old.read(&mut [0u8; 1]).unwrap(), 0, "the old client reads its end");
+    assert_eq!(
+        old.read(&mut [0u8; 1]).unwrap(),
+        0,
+        "the old client reads its end"
+    );
     assert_eq!(server.blocked(), vec![loopback()]);
 
     let mut refused = connect(addr(&server));
@@ -64,7 +68,10 @@ fn a_blacklisted_address_is_refused_at_accept() {
     assert!(matches!(refused.read(&mut [0u8; 1]), Ok(0) | Err(_)));
     assert_eq!(server.blacklisted_count(), 1);
     assert_eq!(server.client_count(), 0);
-    assert!(events.nothing_more_within(SHORT), "no connected for a refused peer");
+    assert!(
+        events.nothing_more_within(SHORT),
+        "no connected for a refused peer"
+    );
 
     assert!(server.unblock(loopback()));
     assert!(!server.unblock(loopback()));
