@@ -499,11 +499,6 @@ pub enum ShellError {
     },
     /// The server has no client connected from this address.
     NoSuchClient { server: String, peer: SocketAddr },
-    /// The change needs the server stopped first.
-    Running {
-        server: String,
-        setting: &'static str,
-    },
     /// The server refused (bind failure, bad address, wrong state, …).
     Server(ServerError),
     /// A message could not be queued for the client.
@@ -538,10 +533,6 @@ impl fmt::Display for ShellError {
             ShellError::NoSuchClient { server, peer } => {
                 write!(f, "tcp-server \"{server}\" has no client {peer}")
             }
-            ShellError::Running { server, setting } => write!(
-                f,
-                "tcp-server \"{server}\" is running; stop it, set {setting}, then start it again"
-            ),
             ShellError::Server(e) => e.fmt(f),
             ShellError::Send(e) => e.fmt(f),
             ShellError::MaxClients(e) => e.fmt(f),
@@ -745,9 +736,9 @@ impl Shell {
                     client.id
                 ))
             }
-            Command::Show(Some(name)) => Ok(self.get(&name)?.show()),
+            Command::Show(Some(name)) => Ok(show(self.get(&name)?)),
             Command::Show(None) if self.servers.is_empty() => Ok("no tcp-server yet".into()),
-            Command::Show(None) => Ok(self.servers.values().map(|s| s.show()).collect()),
+            Command::Show(None) => Ok(self.servers.values().map(show).collect()),
             Command::ShowClients(name) => Ok(self.clients_text(&name)?),
             Command::ShowHistory => Ok(self
                 .history
@@ -847,6 +838,21 @@ impl Shell {
         self.servers.insert(name.to_string(), server);
         self.get(name)
     }
+}
+
+/// `show tcp-server`: the server's own `show`, and its black-list when it has one.
+fn show(server: &TcpServer) -> String {
+    let mut text = server.show();
+    let blocked = server.blocked();
+    if !blocked.is_empty() {
+        let list: Vec<String> = blocked.iter().map(IpAddr::to_string).collect();
+        text.push_str(&format!(
+            "  black-list: {} ({} refused)\n",
+            list.join(", "),
+            plural(server.blacklisted_count(), "connection")
+        ));
+    }
+    text
 }
 
 /// `127.0.0.1` + 40000 → `127.0.0.1:40000`; `::1` + 40000 → `[::1]:40000`.

@@ -224,6 +224,8 @@ fn the_new_commands_act_on_a_running_server() {
         "connection from {} refused: 127.0.0.1 is black-listed",
         refused.local_addr().unwrap()
     ));
+    shell.say("show tcp-server default");
+    shell.line_with("black-list: 127.0.0.1 (1 connection refused)");
     shell.say(&format!(
         "config tcp-server default no black-list {}",
         me.ip()
@@ -236,7 +238,7 @@ fn the_new_commands_act_on_a_running_server() {
     shell.line_with("tcp-server \"default\" stopped");
     shell.say("show history");
     shell.line_with("1  run tcp-server default send-msg");
-    shell.line_with("10  show history");
+    shell.line_with("11  show history");
     shell.say("exit");
     let status = shell.child.wait().unwrap();
     assert!(status.success(), "{status}");
