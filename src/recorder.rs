@@ -167,11 +167,9 @@ pub fn printable_prefix(bytes: &[u8], max: usize) -> String {
     if bytes.len() <= max {
         return printable(bytes);
     }
-    format!(
-        "{}... ({} more)",
-        printable(&bytes[..max]),
-        crate::cli::plural((bytes.len() - max) as u64, "byte")
-    )
+    let left = bytes.len() - max;
+    let noun = if left == 1 { "byte" } else { "bytes" };
+    format!("{}... ({left} more {noun})", printable(&bytes[..max]))
 }
 
 // ANCHOR: events
