@@ -10,15 +10,13 @@
 //! Black-listing an address also disconnects the clients already connected from it: an
 //! operator who blocks an address wants it gone, not merely kept from coming back. That is
 //! our reading of the course's intent (its command sits under `client`, next to
-//! `client disconnect`); [`ServerHandle::block`] returns how many it disconnected.
+//! `client disconnect`); `ServerHandle::block` returns how many it disconnected.
 
 use std::collections::HashSet;
 use std::fmt;
 use std::net::IpAddr;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
-use std::sync::{PoisonError, RwLock};
-
-use crate::controller::{ServerHandle, TcpServer};
+use std::sync::{PoisonError, RwLock, RwLockWriteGuard};
 
 /// The largest connection cap `set_max_clients` accepts: far above what one process can
 /// hold open, low enough that a typing slip (an extra zero or two) is caught.
@@ -81,111 +79,42 @@ impl Admission {
         blocked
     }
 
-    fn edit<R>(&self, f: impl FnOnce(&mut HashSet<IpAddr>) -> R) -> R {
-        f(&mut self.blocked.write().unwrap_or_else(PoisonError::into_inner))
-    }
-}
-
-// ANCHOR: admission_api
-impl ServerHandle {
-    /// The connection cap in force.
-    pub fn max_clients(&self) -> usize {
-        self.shared.admission.max_clients()
-    }
-
-    /// Changes the connection cap, on a running server too. Clients already connected stay
-    /// when the cap drops below their number; new connections are refused until they are
-    /// fewer than the cap.
+    /// Changes the cap.
     ///
     /// # Errors
     /// [`MaxClientsError`] when `max` is 0 or above [`MAX_CLIENTS_LIMIT`].
-    pub fn set_max_clients(&self, max: usize) -> Result<(), MaxClientsError> {
+    pub(crate) fn set_max_clients(&self, max: usize) -> Result<(), MaxClientsError> {
         if !(1..=MAX_CLIENTS_LIMIT).contains(&max) {
             return Err(MaxClientsError { asked: max });
         }
-        self.shared
-            .admission
-            .max_clients
-            .store(max, Ordering::Relaxed);
+        self.max_clients.store(max, Ordering::Relaxed);
         Ok(())
     }
 
-    /// Black-lists `ip`: its connections are closed at accept from now on (reported to
-    /// `Handler::rejected`, never as clients), and the clients connected from it now are
-    /// disconnected (reason: application). Returns how many were disconnected.
-    pub fn block(&self, ip: IpAddr) -> usize {
-        let ip = ip.to_canonical();
-        self.shared.admission.edit(|set| set.insert(ip));
-        let from_ip: Vec<_> = self
-            .shared
-            .db
-            .snapshot()
-            .into_iter()
-            .filter(|(_, c)| c.client.peer_addr.ip().to_canonical() == ip)
-            .map(|(id, _)| id)
-            .collect();
-        from_ip
-            .into_iter()
-            .filter(|id| self.disconnect(*id))
-            .count()
+    /// Adds `ip` to the black-list.
+    pub(crate) fn block(&self, ip: IpAddr) {
+        self.write().insert(ip.to_canonical());
     }
 
     /// Takes `ip` off the black-list; false if it was not on it.
-    pub fn unblock(&self, ip: IpAddr) -> bool {
-        self.shared
-            .admission
-            .edit(|set| set.remove(&ip.to_canonical()))
+    pub(crate) fn unblock(&self, ip: IpAddr) -> bool {
+        self.write().remove(&ip.to_canonical())
     }
 
     /// The black-listed addresses, sorted.
-    pub fn blocked(&self) -> Vec<IpAddr> {
-        let mut all: Vec<IpAddr> = self
-            .shared
-            .admission
-            .edit(|set| set.iter().copied().collect());
+    pub(crate) fn blocked(&self) -> Vec<IpAddr> {
+        let set = self.blocked.read().unwrap_or_else(PoisonError::into_inner);
+        let mut all: Vec<IpAddr> = set.iter().copied().collect();
         all.sort();
         all
     }
 
-    /// How many connections were closed at accept because their address is black-listed.
-    pub fn blacklisted_count(&self) -> u64 {
-        self.shared.admission.blacklisted.load(Ordering::Relaxed)
-    }
-}
-// ANCHOR_END: admission_api
-
-/// The same calls on the server itself.
-impl TcpServer {
-    /// See [`ServerHandle::max_clients`].
-    pub fn max_clients(&self) -> usize {
-        self.handle.max_clients()
+    /// Connections refused so far for being black-listed.
+    pub(crate) fn blacklisted(&self) -> u64 {
+        self.blacklisted.load(Ordering::Relaxed)
     }
 
-    /// See [`ServerHandle::set_max_clients`].
-    ///
-    /// # Errors
-    /// As [`ServerHandle::set_max_clients`].
-    pub fn set_max_clients(&self, max: usize) -> Result<(), MaxClientsError> {
-        self.handle.set_max_clients(max)
-    }
-
-    /// See [`ServerHandle::block`].
-    pub fn block(&self, ip: IpAddr) -> usize {
-        self.handle.block(ip)
-    }
-
-    /// See [`ServerHandle::unblock`].
-    pub fn unblock(&self, ip: IpAddr) -> bool {
-        self.handle.unblock(ip)
-    }
-
-    /// See [`ServerHandle::blocked`].
-    pub fn blocked(&self) -> Vec<IpAddr> {
-        self.handle.blocked()
-    }
-
-    /// See [`ServerHandle::blacklisted_count`].
-    pub fn blacklisted_count(&self) -> u64 {
-        self.handle.blacklisted_count()
+    fn write(&self) -> RwLockWriteGuard<'_, HashSet<IpAddr>> {
+        self.blocked.write().unwrap_or_else(PoisonError::into_inner)
     }
 }

@@ -19,6 +19,7 @@ use crate::error::{SendError, ServerError};
 use crate::keepalive::KeepAliveConfig;
 use crate::recorder::{Print, Recorder};
 use crate::state::ServerFlags;
+pub use crate::wording::{plural, shown};
 
 /// The address a server gets when none is given, and the `tcpserver` default.
 pub const DEFAULT_ADDR: &str = "127.0.0.1:40000";
@@ -58,8 +59,6 @@ pub mod bounds {
     pub const MAX_KA_SECS: f64 = 86_400.0;
     /// How many lines `show history` keeps.
     pub const HISTORY_LINES: usize = 100;
-    /// How much of a word an error message quotes.
-    pub const QUOTED_CHARS: usize = 40;
 }
 use bounds::*;
 
@@ -147,33 +146,6 @@ fn err<T>(message: impl Into<String>) -> Result<T, ParseError> {
         message: message.into(),
         unknown_command: false,
     })
-}
-
-// ANCHOR: shown
-/// A word as an error message quotes it: in quotes, escaped, and cut after
-/// [`QUOTED_CHARS`] characters (with "…" and its length), so that a huge word is never
-/// echoed back whole.
-pub fn shown(word: &str) -> String {
-    let mut chars = word.chars();
-    let head: String = chars.by_ref().take(QUOTED_CHARS).collect();
-    if chars.next().is_none() {
-        return format!("{word:?}");
-    }
-    format!(
-        "\"{}…\" ({})",
-        head.escape_debug(),
-        plural(word.len() as u64, "byte")
-    )
-}
-// ANCHOR_END: shown
-
-/// `1 byte`, `2 bytes`, `0 clients`: a count and its noun, singular or plural.
-pub fn plural(n: u64, noun: &str) -> String {
-    if n == 1 {
-        format!("1 {noun}")
-    } else {
-        format!("{n} {noun}s")
-    }
 }
 
 // ANCHOR: parse

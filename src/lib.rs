@@ -26,7 +26,7 @@
 //! | [`cli`] | 1 on | the CommandParser CLI of `testapp` (`config tcp-server …`, `show …`) |
 //! | [`demo`] | all | helpers shared by the chapter binaries `chN` |
 //! | `tcpclient` | 6 on | the course's `tcp_client.cpp` test client: lines in, framed messages out (binary `tcpclient`) |
-//! | `recorder`, `printer`, `console` | all | the demo application, the stdout printer thread, stdin and Ctrl-C (shared by the shell and the chapter binaries) |
+//! | `recorder`, `printer`, `console`, `wording` | all | the demo application, the stdout printer thread, stdin and Ctrl-C (shared by the shell and the chapter binaries) |
 //!
 //! Exercises: building with the feature `exNN` replaces chapter NN's module with the stub in
 //! `chapters/`, and `cargo test --features exNN --test chNN_…` checks the student's version.
@@ -71,6 +71,8 @@ pub mod sys;
 pub mod tcpclient;
 #[cfg_attr(feature = "ex08", path = "../chapters/ex08_wheel_timer.rs")]
 pub mod wheel_timer;
+#[doc(hidden)]
+pub mod wording;
 
 pub use client::{Client, ClientId};
 pub use config::Config;

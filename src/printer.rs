@@ -105,7 +105,7 @@ fn write_text(out: &mut impl Write, text: &str) -> io::Result<()> {
         writeln!(
             out,
             "({} dropped: the terminal could not keep up)",
-            crate::cli::plural(dropped, "line")
+            crate::wording::plural(dropped, "line")
         )?;
     }
     out.write_all(text.as_bytes())

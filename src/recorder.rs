@@ -121,7 +121,7 @@ impl Handler for Recorder {
             self.say(format_args!(
                 "client {} sent {}: {}",
                 client.id,
-                crate::cli::plural(message.len() as u64, "byte"),
+                crate::wording::plural(message.len() as u64, "byte"),
                 printable_prefix(message, SHOWN_BYTES)
             ));
         }

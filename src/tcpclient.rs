@@ -23,11 +23,11 @@ use std::sync::mpsc::{self, Receiver, RecvTimeoutError, Sender};
 use std::thread::{self, JoinHandle};
 use std::time::Duration;
 
-use crate::cli::{plural, shown};
 use crate::console::{read_bounded_line, Line, MAX_LINE};
 use crate::demarcation::{Demarcator, ProtocolError};
 use crate::framing::Framing;
 use crate::printer;
+use crate::wording::{plural, shown};
 
 /// How long, after stdin ends, the client waits for the server's last replies and its end
 /// of stream.
