@@ -213,6 +213,12 @@ fn parse_name(name: &str) -> Result<String, ParseError> {
             shown(name)
         ));
     }
+    if name.chars().any(char::is_control) {
+        return err(format!(
+            "the server name {} contains a control character; expected printable text",
+            shown(name)
+        ));
+    }
     Ok(name.to_string())
 }
 
@@ -636,7 +642,11 @@ impl Shell {
                 ))
             }
             Command::Abort(name) => {
-                self.get(&name)?.stop();
+                let server = self.get(&name)?;
+                if !server.flags().contains(ServerFlags::RUNNING) {
+                    return Ok(format!("tcp-server \"{name}\" is not running"));
+                }
+                server.stop();
                 Ok(format!("tcp-server \"{name}\" stopped"))
             }
             Command::Accepting { name, accepting } => {
@@ -1128,6 +1138,11 @@ mod tests {
         assert!(e.contains("…\" (8388608 bytes)"), "{e}");
         let e = fails(&format!("config tcp-server {word} start"));
         assert!(e.len() < 400 && e.contains("expected at most 64"), "{e}");
+        let e = fails("show tcp-server a\u{1b}[2Jb");
+        assert!(
+            e.contains("control character") && e.contains("\\u{1b}"),
+            "{e}"
+        );
         assert_eq!(shown("short"), "\"short\"");
         assert_eq!(
             shown(&"é".repeat(41)),

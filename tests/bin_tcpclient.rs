@@ -164,8 +164,8 @@ fn retry_connects_once_a_server_appears() {
     );
 }
 
-/// A refused connect without `--retry`, a framing error from the peer, and bad arguments
-/// each end with one clear error and a failure status.
+/// A refused connect without `--retry`, a framing error from the peer, a reset, and bad
+/// arguments each end with one clear error and a failure status.
 #[test]
 fn failures_are_explained() {
     let port = TcpListener::bind("127.0.0.1:0")
@@ -191,6 +191,18 @@ fn failures_are_explained() {
     let (ok, _, err) = client(&["--framing", "length", "127.0.0.1", &port], "");
     assert!(!ok && err.contains("the server broke the framing"), "{err}");
     peer.join().unwrap();
+
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port().to_string();
+    let peer = std::thread::spawn(move || {
+        let (s, _) = listener.accept().unwrap();
+        s.set_read_timeout(Some(TIMEOUT)).unwrap();
+        // Closed with the client's message unread: the kernel answers with a reset.
+        let _ = s.peek(&mut [0u8; 1]);
+    });
+    let (ok, _, err) = client(&["--framing", "length", "127.0.0.1", &port], "unread\n");
+    peer.join().unwrap();
+    assert!(!ok && err.contains("reset by the server"), "{err}");
 
     let (ok, _, err) = client(&["--framing", "fixed:x", "127.0.0.1", "1"], "");
     assert!(!ok && err.contains("expected fixed:N"), "{err}");
