@@ -1076,14 +1076,14 @@ mod tests {
     /// with the keywords expected there; it is never taken for a host name.
     #[test]
     fn unknown_keywords_are_named() {
-        for word in ["stopp", "multi-threaded-mode", "launch"] {
+        for word in ["stopp", "multi-threaded-modee", "launch"] {
             let e = fails(&format!("config tcp-server s {word}"));
             assert!(e.contains(&format!("unknown keyword \"{word}\"")), "{e}");
             assert!(e.contains("start, stop, abort"), "{e}");
         }
         let e = fails("config tcp-server s no start");
         assert!(e.contains("unknown keyword \"start\""), "{e}");
-        let e = fails("run tcp-server s client migrate 127.0.0.1 1");
+        let e = fails("run tcp-server s client frobnicate 127.0.0.1 1");
         assert!(e.contains("client disconnect"), "{e}");
         let e = fails("run tcp-server s frobnicate");
         assert!(e.contains("unknown keyword \"frobnicate\""), "{e}");

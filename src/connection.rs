@@ -68,6 +68,10 @@ pub(crate) struct Connection {
     pub(crate) keepalive: Mutex<Option<TimerHandle>>,
     /// The timer that sends the server's own keep-alives to this client.
     pub(crate) keepalive_sender: Mutex<Option<TimerHandle>>,
+    /// Which thread serves the client (chapter 10): 0 for the DRS, else the number of a
+    /// thread of its own. A number, not a handle, so that a connection knows nothing of the
+    /// DRS; the serving thread changes it when it hands the client over.
+    pub(crate) served_by: AtomicU64,
 }
 // ANCHOR_END: connection
 
@@ -185,6 +189,7 @@ impl Connection {
             stats: Stats::default(),
             keepalive: Mutex::new(None),
             keepalive_sender: Mutex::new(None),
+            served_by: AtomicU64::new(0),
         }
     }
 

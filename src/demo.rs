@@ -142,6 +142,19 @@ pub fn chapter_main<E: fmt::Display>(
     echo: bool,
     script: impl FnOnce() -> Result<(), E>,
 ) -> ExitCode {
+    chapter_main_with(chapter, listen_config, echo, |_| {}, script)
+}
+// ANCHOR_END: chapter_main
+
+/// [`chapter_main`], with `setup` applied to the `--listen` server once it runs (for
+/// example a chapter's mode switched on).
+pub fn chapter_main_with<E: fmt::Display>(
+    chapter: &str,
+    listen_config: Config,
+    echo: bool,
+    setup: impl FnOnce(&TcpServer),
+    script: impl FnOnce() -> Result<(), E>,
+) -> ExitCode {
     if let Err(e) = crate::sys::raise_fd_limit() {
         let _ = writeln!(
             io::stderr(),
@@ -166,6 +179,7 @@ pub fn chapter_main<E: fmt::Display>(
                 .and_then(|s| s.start().map(|_| s));
             match started {
                 Ok(server) => {
+                    setup(&server);
                     serve_until_stdin_closes(&server, &prefix);
                     (ExitCode::SUCCESS, None)
                 }
@@ -185,7 +199,6 @@ pub fn chapter_main<E: fmt::Display>(
     }
     code
 }
-// ANCHOR_END: chapter_main
 
 /// The standard timeout of demonstrations: generous, because it is only reached on failure.
 pub const TIMEOUT: Duration = Duration::from_secs(10);

@@ -7,10 +7,11 @@ use std::sync::atomic::Ordering;
 
 use crate::admission::MaxClientsError;
 use crate::client::{Client, ClientId};
+use crate::client_thread::ClientMode;
 use crate::connection::{lock, Connection};
 use crate::controller::{ServerHandle, TcpServer};
 use crate::demarcation::Framing;
-use crate::error::{DisconnectReason, SendError};
+use crate::error::{DisconnectReason, SendError, ServerError};
 use crate::info::{ClientInfo, ServerInfo};
 use crate::state::ServerFlags;
 
@@ -109,6 +110,28 @@ impl ServerHandle {
         }
     }
 
+    // ANCHOR: migrate_api
+    /// Moves a connected client between the DRS ([`ClientMode::Multiplexed`]) and a thread of
+    /// its own ([`ClientMode::Threaded`]), without losing, duplicating or reordering a byte of
+    /// its stream. Returns once the client is served in its new mode (at once, with the move
+    /// still to come, when called from one of that client's own callbacks); a client already
+    /// in that mode is left as it is.
+    ///
+    /// # Errors
+    /// [`ServerError::Migrate`]: the server is not running, there is no such client, its
+    /// `connected` callback has not returned yet, no thread could be started, or the thread
+    /// serving it did not let go in time.
+    pub fn migrate(&self, id: ClientId, to: ClientMode) -> Result<(), ServerError> {
+        self.shared.migrate(id, to)
+    }
+    // ANCHOR_END: migrate_api
+
+    /// Client threads running now (chapter 10): one per threaded client, while it is served
+    /// or its close lingers.
+    pub fn client_threads(&self) -> usize {
+        self.shared.routes.dedicated_count()
+    }
+
     /// The server and its clients, as data.
     pub fn info(&self) -> ServerInfo {
         let shared = &self.shared;
@@ -127,7 +150,7 @@ impl ServerHandle {
             keepalive: shared.keepalive_config(),
             max_clients: shared.admission.max_clients(),
             queued_output: (shared.budget.total(), shared.budget.total_limit()),
-            lingering: shared.drs.lingering(),
+            lingering: shared.routes.lingering(),
             clients: clients.iter().map(|(_, c)| shared.client_info(c)).collect(),
         }
     }
@@ -197,6 +220,19 @@ impl TcpServer {
     /// See [`ServerHandle::disconnect_peer`].
     pub fn disconnect_peer(&self, peer: SocketAddr) -> bool {
         self.handle.disconnect_peer(peer)
+    }
+
+    /// See [`ServerHandle::migrate`].
+    ///
+    /// # Errors
+    /// As [`ServerHandle::migrate`].
+    pub fn migrate(&self, id: ClientId, to: ClientMode) -> Result<(), ServerError> {
+        self.handle.migrate(id, to)
+    }
+
+    /// See [`ServerHandle::client_threads`].
+    pub fn client_threads(&self) -> usize {
+        self.handle.client_threads()
     }
 
     /// See [`ServerHandle::info`].

@@ -22,6 +22,7 @@
 //! | [`wheel_timer`] | 8 | the WheelTimer library |
 //! | `linger` | 8 | the lingering close (flush, half-close, drain, close) |
 //! | [`keepalive`] | 8 | the keep-alive (hold) timer per client |
+//! | [`client_thread`] | 10 | TcpClient::StartThread / ClientThreadFunction, the controller's client migration |
 //! | [`admission`] | 2, CLI | the connection cap and the black-list (`max-clients`, `black-list` in TcpCmdCodes.h) |
 //! | [`cli`] | 1 on | the CommandParser CLI of `testapp` (`config tcp-server …`, `show …`) |
 //! | [`demo`] | all | helpers shared by the chapter binaries `chN` |
@@ -41,6 +42,7 @@ pub mod cli;
 pub mod client;
 #[cfg_attr(feature = "ex04", path = "../chapters/ex04_client_db.rs")]
 pub mod client_db;
+pub mod client_thread;
 pub mod config;
 mod connection;
 #[doc(hidden)]
@@ -75,10 +77,11 @@ pub mod wheel_timer;
 pub mod wording;
 
 pub use client::{Client, ClientId};
+pub use client_thread::ClientMode;
 pub use config::Config;
 pub use controller::{Handler, ServerHandle, TcpServer};
 pub use demarcation::{ByteOrder, FrameError, Framing, ProtocolError};
-pub use error::{DisconnectReason, SendError, ServerError};
+pub use error::{DisconnectReason, MigrateError, SendError, ServerError};
 pub use info::{ClientInfo, ServerInfo};
 pub use keepalive::KeepAliveConfig;
 pub use poller::PollerKind;
