@@ -188,3 +188,20 @@ fn with_interval_saturates() {
     let ka = KeepAliveConfig::with_interval(Duration::MAX);
     assert_eq!(ka.hold, Duration::MAX);
 }
+
+/// Black-listing reaches a client served by a thread of its own (multi-threaded mode) as
+/// it reaches one of the DRS: disconnected once, reason application.
+#[test]
+fn black_listing_reaches_threaded_clients() {
+    let (server, events) = start_default();
+    server.set_multi_threaded(true);
+    let mut client = connect(addr(&server));
+    let id = events.expect_connected(TIMEOUT).unwrap().id;
+    assert_eq!(server.block(loopback()), 1);
+    assert_eq!(
+        events.expect_disconnected(TIMEOUT).unwrap(),
+        (id, DisconnectReason::Application)
+    );
+    assert_eq!(client.read(&mut [0u8; 1]).unwrap(), 0);
+    assert!(events.nothing_more_within(SHORT));
+}
