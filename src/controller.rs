@@ -29,6 +29,7 @@ use std::sync::{Arc, Mutex};
 use std::thread::{self, JoinHandle};
 
 use crate::acceptor::Acceptor;
+use crate::admission::Admission;
 use crate::client::{Client, ClientId};
 use crate::client_db::ClientDb;
 use crate::client_thread::{ClientMode, ClientThreads};
@@ -36,7 +37,7 @@ use crate::config::Config;
 use crate::connection::{lock, Announce, Connection, OutputBudget};
 use crate::error::{DisconnectReason, MigrateError, SendError, ServerError};
 use crate::info::ClientInfo;
-use crate::keepalive::{KeepAlive, KeepAliveHost};
+use crate::keepalive::{KeepAlive, KeepAliveConfig, KeepAliveHost};
 use crate::multiplexer::{self, DrsHost, DrsLink, DrsSettings, Routes};
 use crate::select::{Interest, PollSet};
 use crate::state::{ClientFlags, ServerFlags, ServerState, StateError};
@@ -82,8 +83,9 @@ pub trait Handler: Send + Sync + 'static {
         let _ = (server, client, message);
     }
 
-    /// A connection was accepted and closed at once because the server holds its maximum
-    /// number of clients. It was never a client: no `connected`, no `disconnected`.
+    /// A connection was accepted and closed at once: the server holds its maximum number of
+    /// clients, or the peer's address is black-listed (`why` says which). It was never a
+    /// client: no `connected`, no `disconnected`.
     fn rejected(&self, server: &ServerHandle, peer: SocketAddr, why: &str) {
         let _ = (server, peer, why);
     }
@@ -112,7 +114,8 @@ pub(crate) struct Shared {
     pub(crate) name: String,
     /// The addresses `start` binds (the first that works), as given and resolved.
     pub(crate) addr: Mutex<(String, Vec<SocketAddr>)>,
-    /// Settings, fixed for the server's life.
+    /// Settings as created; the connection cap and keep-alive, which can change while the
+    /// server runs, live in `admission` and `keepalive`.
     pub(crate) config: Config,
     /// The application.
     handler: Box<dyn Handler>,
@@ -133,8 +136,11 @@ pub(crate) struct Shared {
     pub(crate) local_addr: Mutex<Option<SocketAddr>>,
     /// Next client id.
     next_id: AtomicU64,
-    /// Keep-alive timers (chapter 8), when enabled.
-    keepalive: Option<KeepAlive>,
+    /// Keep-alive timers (chapter 8); their settings can change while the server runs.
+    keepalive: KeepAlive,
+    /// Who may become a client: the connection cap and the black-list, both changeable
+    /// while the server runs.
+    pub(crate) admission: Admission,
 }
 // ANCHOR_END: shared
 
@@ -179,7 +185,8 @@ impl TcpServer {
             server: name.to_string(),
             source,
         })?;
-        let keepalive = config.keepalive.clone().map(KeepAlive::new);
+        let keepalive = KeepAlive::new(config.keepalive.clone());
+        let admission = Admission::new(config.max_clients);
         let shared = Shared {
             name: name.to_string(),
             addr: Mutex::new((display_addr(&addr), resolved)),
@@ -199,6 +206,7 @@ impl TcpServer {
             local_addr: Mutex::new(None),
             next_id: AtomicU64::new(1),
             keepalive,
+            admission,
         };
         Ok(TcpServer {
             handle: ServerHandle {
@@ -247,9 +255,10 @@ impl TcpServer {
         let listener = shared.bind()?;
         let bound = listener.local_addr().ok();
         // The wheel first: the first client accepted must find it turning.
-        if let Some(ka) = &shared.keepalive {
-            ka.start().map_err(|source| shared.spawn_error(source))?;
-        }
+        shared
+            .keepalive
+            .start()
+            .map_err(|source| shared.spawn_error(source))?;
         // The DRS before the CAS: a client accepted at once must find the DRS to hand it to.
         shared.routes.open();
         let drs = match shared.start_drs() {
@@ -375,6 +384,34 @@ impl TcpServer {
     // ANCHOR_END: set_multi_threaded
 }
 
+impl TcpServer {
+    // ANCHOR: set_keepalive
+    /// Changes the keep-alive settings (`None`: off), on a running server too: turning it on
+    /// for a server created without it, off, or to another interval. Every connected client
+    /// moves to the new settings at once with a full new hold time, as if heard from at that
+    /// moment; new clients get them from their arrival.
+    ///
+    /// # Errors
+    /// [`ServerError::Spawn`] when the timer thread for the new settings cannot be started;
+    /// the old settings then stay in force.
+    pub fn set_keepalive(&self, config: Option<KeepAliveConfig>) -> Result<(), ServerError> {
+        let shared = &self.handle.shared;
+        // Serialised with start and stop, so the wheel follows the server's state.
+        let _services = lock(&shared.services);
+        let clients = || shared.db.snapshot().into_iter().map(|(_, c)| c).collect();
+        shared
+            .keepalive
+            .reconfigure(shared, config, clients, shared.sends_keepalives())
+            .map_err(|source| shared.spawn_error(source))
+    }
+    // ANCHOR_END: set_keepalive
+
+    /// The keep-alive settings in force; `None` when it is off.
+    pub fn keepalive(&self) -> Option<KeepAliveConfig> {
+        self.handle.shared.keepalive.config()
+    }
+}
+
 impl Drop for TcpServer {
     fn drop(&mut self) {
         self.stop();
@@ -398,15 +435,23 @@ impl Shared {
         lock(&self.state).flags()
     }
 
+    /// True when the framing has an empty message, which the server then sends as its
+    /// keep-alive.
+    fn sends_keepalives(&self) -> bool {
+        matches!(self.config.framing.encode(&[]), Ok(frame) if !frame.is_empty())
+    }
+
+    pub(crate) fn keepalive_config(&self) -> Option<KeepAliveConfig> {
+        self.keepalive.config()
+    }
+
     /// The DRS's mailbox.
     pub(crate) fn drs(&self) -> &Arc<DrsLink> {
         self.routes.main()
     }
 
     fn stop_keepalive(&self) {
-        if let Some(ka) = &self.keepalive {
-            ka.stop();
-        }
+        self.keepalive.stop();
     }
 
     fn state_error(&self, error: StateError) -> ServerError {
@@ -480,6 +525,12 @@ impl Shared {
     /// it in the DB, tell the application, ask the DRS to listen to it.
     fn process_new_client(self: &Arc<Self>, stream: TcpStream, peer: SocketAddr) {
         let handle = self.handle();
+        if self.admission.refuses(peer.ip()) {
+            drop(stream);
+            let why = format!("{} is black-listed", peer.ip());
+            let _ = call(|| self.handler.rejected(&handle, peer, &why));
+            return;
+        }
         let conn = match self.new_connection(stream, peer) {
             Ok(conn) => Arc::new(conn),
             Err(e) => {
@@ -489,7 +540,7 @@ impl Shared {
         };
         let id = conn.client.id;
         self.assign_thread(&conn);
-        let max = self.config.max_clients;
+        let max = self.admission.max_clients();
         if self.db.len() >= max {
             // Under connect/close churn, peers that already left may not have been noticed
             // yet: they must not keep a live client out.
@@ -510,10 +561,7 @@ impl Shared {
             let _ = call(|| self.handler.rejected(&handle, peer, &why));
             return;
         }
-        if let Some(ka) = &self.keepalive {
-            let sends = matches!(self.config.framing.encode(&[]), Ok(frame) if !frame.is_empty());
-            ka.arm(self, &conn, sends);
-        }
+        self.keepalive.arm(self, &conn, self.sends_keepalives());
         let panicked = call(|| self.handler.connected(&handle, &conn.client)).err();
         let mut announce = lock(&conn.announce);
         let early = std::mem::replace(&mut *announce, Announce::Announced);
@@ -721,9 +769,7 @@ impl Shared {
     /// tell the application (now, or once `connected` has returned).
     fn finish_close(self: &Arc<Self>, conn: &Connection, reason: DisconnectReason) {
         conn.closed.store(true, Ordering::SeqCst);
-        if let Some(ka) = &self.keepalive {
-            ka.disarm(conn);
-        }
+        self.keepalive.disarm(conn);
         {
             let mut announce = lock(&conn.announce);
             if matches!(*announce, Announce::Pending) {
@@ -750,7 +796,7 @@ impl Shared {
             reading_paused: conn.paused.load(Ordering::Relaxed),
             keepalives_out: s.keepalives_out.load(Ordering::Relaxed),
             keepalives_in: s.keepalives_in.load(Ordering::Relaxed),
-            hold_remaining: self.keepalive.as_ref().and_then(|ka| ka.remaining(conn)),
+            hold_remaining: self.keepalive.remaining(conn),
             flags: self.client_flags(conn),
         }
     }
@@ -785,7 +831,7 @@ impl DrsHost for Shared {
         if conn.is_closed() {
             return Ok(());
         }
-        if message.is_empty() && self.keepalive.is_some() {
+        if message.is_empty() && self.keepalive.is_on() {
             // An empty message (a header-only frame, an empty line) is a keep-alive: it has
             // already refreshed the hold timer; the application does not see it.
             conn.stats.keepalives_in.fetch_add(1, Ordering::Relaxed);
@@ -806,9 +852,7 @@ impl DrsHost for Shared {
     }
 
     fn heard_from(&self, conn: &Connection) {
-        if let Some(ka) = &self.keepalive {
-            ka.refresh(conn);
-        }
+        self.keepalive.refresh(conn);
     }
 }
 // ANCHOR_END: deliver

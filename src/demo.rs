@@ -121,7 +121,7 @@ pub fn serve_until_stdin_closes(server: &TcpServer, prefix: &str) {
             Input::Line(line) if line.trim() == "show" => {
                 printer::say(server.show().trim_end());
             }
-            Input::Line(_) => {}
+            Input::Line(_) | Input::Bad(_) => {}
             Input::Eof => break "stdin closed",
             Input::Signal => break "interrupted",
         }
@@ -272,7 +272,7 @@ pub fn serve_model_until_stdin_closes(server: &mut crate::models::ModelServer, p
             Input::Line(line) if line.trim() == "show" => {
                 printer::say(format!("{prefix} {:?}", server.stats()));
             }
-            Input::Line(_) => {}
+            Input::Line(_) | Input::Bad(_) => {}
             Input::Eof => break "stdin closed",
             Input::Signal => break "interrupted",
         }
