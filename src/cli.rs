@@ -12,6 +12,7 @@ use std::net::{IpAddr, SocketAddr};
 use std::time::Duration;
 
 use crate::admission::{MaxClientsError, MAX_CLIENTS_LIMIT};
+use crate::client_thread::{ClientMode, ParseModeError};
 use crate::config::Config;
 use crate::controller::TcpServer;
 use crate::demarcation::{Framing, ParseFramingError};
@@ -39,7 +40,9 @@ commands:
   config tcp-server <name> [no] ka-interval [<seconds>]  keep-alive interval (hold = 1.5 x), running or not
   config tcp-server <name> max-clients <N>      connection cap, running or not
   config tcp-server <name> [no] black-list <ip> refuse (accept again) connections from <ip>
+  config tcp-server <name> [no] multi-threaded-mode    give each new client a thread of its own (or not)
   run tcp-server <name> client disconnect <ip> <port>
+  run tcp-server <name> client migrate <ip> <port> threaded|multiplexed
   run tcp-server <name> send-msg <ip> <port> <message>
   show tcp-server [<name>]                      one server, or all of them
   show tcp-server <name> clients                its clients only
@@ -65,9 +68,10 @@ use bounds::*;
 /// The keywords after `config tcp-server <name>`, with what each takes, for errors.
 const CONFIG_KEYWORDS: &str = "start, stop, abort, [no] disable-conn-accept, \
 [no] disable-client-listen, [no] ka-interval <seconds>, max-clients <N>, [no] black-list <ip>, \
-or <ip> [<port>]";
+[no] multi-threaded-mode, or <ip> [<port>]";
 /// The keywords after `run tcp-server <name>`.
-const RUN_KEYWORDS: &str = "client disconnect <ip> <port>, or send-msg <ip> <port> <message>";
+const RUN_KEYWORDS: &str = "client disconnect <ip> <port>, \
+client migrate <ip> <port> threaded|multiplexed, or send-msg <ip> <port> <message>";
 /// The keywords after `show tcp-server <name>`.
 const SHOW_KEYWORDS: &str = "clients";
 
@@ -102,8 +106,16 @@ pub enum Command {
         ip: IpAddr,
         blocked: bool,
     },
+    /// `config tcp-server <name> [no] multi-threaded-mode`.
+    MultiThreaded { name: String, on: bool },
     /// `run tcp-server <name> client disconnect <ip> <port>`.
     Disconnect { name: String, peer: SocketAddr },
+    /// `run tcp-server <name> client migrate <ip> <port> threaded|multiplexed`.
+    Migrate {
+        name: String,
+        peer: SocketAddr,
+        to: ClientMode,
+    },
     /// `run tcp-server <name> send-msg <ip> <port> <message>`: the message is the rest of
     /// the line, its words joined by one space.
     SendMsg {
@@ -306,7 +318,9 @@ fn parse_config(words: &[&str]) -> Result<Command, ParseError> {
             name,
             blocked: !negated,
         }),
+        (_, ["multi-threaded-mode"]) => Ok(Command::MultiThreaded { name, on: !negated }),
         (false, ["start" | "stop" | "abort", ..]) => takes("nothing after it"),
+        (_, ["multi-threaded-mode", ..]) => takes("nothing after it"),
         (_, ["disable-conn-accept" | "disable-client-listen", ..]) => takes("nothing after it"),
         (false, ["ka-interval", ..]) => takes("one number of seconds, e.g. `ka-interval 10`"),
         (false, ["max-clients" | "max-client-limit", ..]) => {
@@ -331,10 +345,10 @@ fn parse_config(words: &[&str]) -> Result<Command, ParseError> {
             shown(extra)
         )),
         (true, []) => err(format!(
-            "config tcp-server {name} no: expected a keyword after no: disable-conn-accept, disable-client-listen, ka-interval or black-list"
+            "config tcp-server {name} no: expected a keyword after no: disable-conn-accept, disable-client-listen, ka-interval, black-list or multi-threaded-mode"
         )),
         (true, [other, ..]) => err(format!(
-            "config tcp-server {name} no: unknown keyword {}; expected disable-conn-accept, disable-client-listen, ka-interval or black-list",
+            "config tcp-server {name} no: unknown keyword {}; expected disable-conn-accept, disable-client-listen, ka-interval, black-list or multi-threaded-mode",
             shown(other)
         )),
         (false, [other, ..]) => err(format!(
@@ -355,6 +369,17 @@ fn parse_run(words: &[&str]) -> Result<Command, ParseError> {
         }),
         ["client", "disconnect", ..] => err(format!(
             "run tcp-server {name} client disconnect: expected <ip> <port>"
+        )),
+        ["client", "migrate", ip, port, mode] => Ok(Command::Migrate {
+            peer: parse_peer(ip, port)?,
+            to: mode.parse().map_err(|e: ParseModeError| ParseError {
+                message: format!("run tcp-server {name} client migrate: {e}"),
+                unknown_command: false,
+            })?,
+            name,
+        }),
+        ["client", "migrate", ..] => err(format!(
+            "run tcp-server {name} client migrate: expected <ip> <port> threaded|multiplexed"
         )),
         ["send-msg", ip, port, message @ ..] if ip.parse::<IpAddr>().is_ok() => {
             let peer = parse_peer(ip, port)?;
@@ -696,6 +721,25 @@ impl Shell {
                     Ok(format!("tcp-server \"{name}\": {ip} was not black-listed"))
                 }
             }
+            Command::MultiThreaded { name, on } => {
+                let server = self.get(&name)?;
+                server.set_multi_threaded(on);
+                Ok(format!("tcp-server \"{name}\": {}", server.flags()))
+            }
+            Command::Migrate { name, peer, to } => {
+                let server = self.get(&name)?;
+                let client = server
+                    .find_client(peer)
+                    .ok_or_else(|| ShellError::NoSuchClient {
+                        server: name.clone(),
+                        peer,
+                    })?;
+                server.migrate(client.id, to)?;
+                Ok(format!(
+                    "tcp-server \"{name}\": client {} ({peer}) is {to}",
+                    client.id
+                ))
+            }
             Command::Disconnect { name, peer } => {
                 if self.get(&name)?.disconnect_peer(peer) {
                     Ok(String::new())
@@ -1014,6 +1058,54 @@ mod tests {
         assert!(e.contains("is not an IP address"), "{e}");
         let e = fails("config tcp-server s black-list");
         assert!(e.contains("black-list takes one IP address"), "{e}");
+    }
+
+    /// `[no] multi-threaded-mode` switches the mode; `client migrate` takes an address and a
+    /// mode, and names the modes when given another word.
+    #[test]
+    fn multi_threaded_mode_and_migrate() {
+        assert_eq!(
+            ok("config tcp-server s multi-threaded-mode"),
+            Command::MultiThreaded {
+                name: "s".into(),
+                on: true
+            }
+        );
+        assert_eq!(
+            ok("config tcp-server s no multi-threaded-mode"),
+            Command::MultiThreaded {
+                name: "s".into(),
+                on: false
+            }
+        );
+        let e = fails("config tcp-server s multi-threaded-mode now");
+        assert!(
+            e.contains("multi-threaded-mode takes nothing after it"),
+            "{e}"
+        );
+        assert_eq!(
+            ok("run tcp-server s client migrate 127.0.0.1 5000 threaded"),
+            Command::Migrate {
+                name: "s".into(),
+                peer: "127.0.0.1:5000".parse().unwrap(),
+                to: ClientMode::Threaded
+            }
+        );
+        assert_eq!(
+            ok("run tcp-server s client migrate 127.0.0.1 5000 multiplexed"),
+            Command::Migrate {
+                name: "s".into(),
+                peer: "127.0.0.1:5000".parse().unwrap(),
+                to: ClientMode::Multiplexed
+            }
+        );
+        let e = fails("run tcp-server s client migrate 127.0.0.1 5000 sideways");
+        assert!(e.contains("expected threaded or multiplexed"), "{e}");
+        let e = fails("run tcp-server s client migrate 127.0.0.1");
+        assert!(
+            e.contains("expected <ip> <port> threaded|multiplexed"),
+            "{e}"
+        );
     }
 
     /// `ka-interval` takes seconds within bounds (0: off), `no ka-interval` turns it off;

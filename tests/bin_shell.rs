@@ -275,3 +275,87 @@ fn a_closed_stdout_never_panics_the_shell() {
     assert!(status.success(), "{status}: {err}");
     assert!(!err.contains("panicked"), "{err}");
 }
+
+/// Threads of process `pid` whose name starts with `prefix`, once that count is `want` (a
+/// thread names itself a moment after it starts), or what it was at the deadline.
+fn threads_of(pid: u32, prefix: &str, want: usize) -> usize {
+    let count = || {
+        std::fs::read_dir(format!("/proc/{pid}/task"))
+            .map(|tasks| {
+                tasks
+                    .filter_map(|t| std::fs::read_to_string(t.ok()?.path().join("comm")).ok())
+                    .filter(|comm| comm.starts_with(prefix))
+                    .count()
+            })
+            .unwrap_or(0)
+    };
+    let deadline = Instant::now() + TIMEOUT;
+    while Instant::now() < deadline {
+        if count() == want {
+            return want;
+        }
+        thread::sleep(Duration::from_millis(1)); // a polling interval: nothing to wait on
+    }
+    count()
+}
+
+/// Chapter 10 in the shell: in multi-threaded mode three clients are listed as threaded and
+/// the process has three client threads; `client migrate … multiplexed` moves one back to
+/// the DRS, it keeps working, and its thread is gone.
+#[test]
+fn multi_threaded_mode_and_migration_in_the_shell() {
+    let mut shell = Shell::start(&["--addr", "127.0.0.1:0", "--framing", "line", "--echo"]);
+    let addr = address_in(&shell.line_with("listening on"));
+    shell.say("config tcp-server default multi-threaded-mode");
+    shell.line_with("MULTI_THREADED_CLIENTS");
+    let mut clients = Vec::new();
+    for i in 0..3 {
+        let mut c = connect(addr);
+        let me = c.local_addr().unwrap();
+        shell.line_with(&format!("connected from {me}"));
+        c.write_all(format!("hello {i}\n").as_bytes()).unwrap();
+        let mut back = String::new();
+        BufReader::new(&mut c).read_line(&mut back).unwrap();
+        assert_eq!(back, format!("hello {i}\n"));
+        clients.push(c);
+    }
+    let pid = shell.child.id();
+    if std::path::Path::new("/proc/self/task").exists() {
+        assert_eq!(
+            threads_of(pid, "client-default", 3),
+            3,
+            "one thread per client"
+        );
+    }
+    shell.say("show tcp-server default");
+    for c in &clients {
+        let line = shell.line_with(&c.local_addr().unwrap().to_string());
+        assert!(
+            line.contains("MULTI_THREADED"),
+            "not listed as threaded: {line}"
+        );
+    }
+    let moved = clients[0].local_addr().unwrap();
+    shell.say(&format!(
+        "run tcp-server default client migrate {} {} multiplexed",
+        moved.ip(),
+        moved.port()
+    ));
+    shell.line_with(&format!("({moved}) is multiplexed"));
+    clients[0].write_all(b"still here\n").unwrap();
+    let mut back = String::new();
+    BufReader::new(&mut clients[0])
+        .read_line(&mut back)
+        .unwrap();
+    assert_eq!(back, "still here\n");
+    if std::path::Path::new("/proc/self/task").exists() {
+        assert_eq!(
+            threads_of(pid, "client-default", 2),
+            2,
+            "its thread is gone"
+        );
+    }
+    shell.say("exit");
+    let status = shell.child.wait().unwrap();
+    assert!(status.success(), "{status}");
+}
