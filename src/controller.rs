@@ -640,10 +640,22 @@ impl Shared {
         };
         let (done, answer) = std::sync::mpsc::channel();
         let announce = lock(&conn.announce);
-        let (Announce::Announced, Some(source)) = (&*announce, self.routes.of(&conn)) else {
-            drop(announce);
-            target.push(multiplexer::Command::Adopt(None));
-            return Err(error(MigrateError::NotYetConnected));
+        let source = match (&*announce, self.routes.of(&conn)) {
+            (Announce::Announced, Some(source)) => source,
+            (Announce::Pending, _) => {
+                // `connected` has not returned, so no thread listens to it yet: it is enough
+                // to change which one will (the listen request is queued under this lock).
+                let old = conn.served_by.swap(target.number(), Ordering::SeqCst);
+                if let Some(unused) = self.routes.get(old).filter(|l| l.number() != 0) {
+                    unused.push(multiplexer::Command::Adopt(None));
+                }
+                return Ok(());
+            }
+            _ => {
+                drop(announce);
+                target.push(multiplexer::Command::Adopt(None));
+                return Err(error(MigrateError::NoSuchClient));
+            }
         };
         let here = source.is_current_thread();
         source.release(Arc::clone(&conn), target, (!here).then_some(done));

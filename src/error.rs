@@ -133,8 +133,6 @@ pub enum MigrateError {
     NotRunning,
     /// No such client: never connected, or already gone.
     NoSuchClient,
-    /// The client's `connected` callback has not returned yet; it can be moved once it has.
-    NotYetConnected,
     /// No thread could be started for it (the system's limit on threads or descriptors).
     NoThread(String),
     /// The thread serving it did not let go of it in time (a callback of its is slow).
@@ -147,9 +145,6 @@ impl fmt::Display for MigrateError {
         match self {
             MigrateError::NotRunning => f.write_str("the server is not running"),
             MigrateError::NoSuchClient => f.write_str("no such client (it may have just left)"),
-            MigrateError::NotYetConnected => {
-                f.write_str("its connected callback has not returned yet; try again")
-            }
             MigrateError::NoThread(e) => write!(f, "no thread could be started for it: {e}"),
             MigrateError::TimedOut => f.write_str(
                 "the thread serving it did not let go of it within 5 s (a slow callback?)",

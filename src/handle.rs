@@ -118,9 +118,8 @@ impl ServerHandle {
     /// in that mode is left as it is.
     ///
     /// # Errors
-    /// [`ServerError::Migrate`]: the server is not running, there is no such client, its
-    /// `connected` callback has not returned yet, no thread could be started, or the thread
-    /// serving it did not let go in time.
+    /// [`ServerError::Migrate`]: the server is not running, there is no such client, no
+    /// thread could be started, or the thread serving it did not let go in time.
     pub fn migrate(&self, id: ClientId, to: ClientMode) -> Result<(), ServerError> {
         self.shared.migrate(id, to)
     }
