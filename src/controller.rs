@@ -39,6 +39,7 @@ use crate::keepalive::{KeepAlive, KeepAliveHost};
 use crate::multiplexer::{self, DrsHost, DrsLink, DrsSettings};
 use crate::select::{Interest, PollSet};
 use crate::state::{ClientFlags, ServerFlags, ServerState, StateError};
+use crate::stats::Ledger;
 
 /// How long the CAS waits, at the connection cap, for the DRS to finish a turn with a client
 /// whose peer is gone before it judges that client itself: a turn on a dead socket is one
@@ -127,6 +128,8 @@ pub(crate) struct Shared {
     next_id: AtomicU64,
     /// Keep-alive timers (chapter 8), when enabled.
     keepalive: Option<KeepAlive>,
+    /// The server's counters (chapter 9).
+    pub(crate) ledger: Arc<Ledger>,
 }
 // ANCHOR_END: shared
 
@@ -190,6 +193,7 @@ impl TcpServer {
             local_addr: Mutex::new(None),
             next_id: AtomicU64::new(1),
             keepalive,
+            ledger: Arc::new(Ledger::new()),
         };
         Ok(TcpServer {
             handle: ServerHandle {
@@ -264,6 +268,7 @@ impl TcpServer {
         lock(&shared.state)
             .start()
             .map_err(|e| shared.state_error(e))?;
+        shared.ledger.started();
         Ok(())
     }
     // ANCHOR_END: start
@@ -289,6 +294,7 @@ impl TcpServer {
         }
         shared.stop_keepalive();
         let _ = lock(&shared.state).stop();
+        shared.ledger.stopped();
         *lock(&shared.local_addr) = None;
         let leftovers: Vec<Arc<Connection>> =
             shared.db.drain().into_iter().map(|(_, c)| c).collect();
@@ -451,9 +457,11 @@ impl Shared {
     /// it in the DB, tell the application, ask the DRS to listen to it.
     fn process_new_client(self: &Arc<Self>, stream: TcpStream, peer: SocketAddr) {
         let handle = self.handle();
+        self.ledger.count_accepted();
         let conn = match self.new_connection(stream, peer) {
             Ok(conn) => Arc::new(conn),
             Err(e) => {
+                self.ledger.count_failed();
                 let _ = call(|| self.handler.accept_error(&handle, &e));
                 return;
             }
@@ -467,6 +475,7 @@ impl Shared {
         }
         if let Err(full) = self.db.try_insert(id, peer, Arc::clone(&conn), max) {
             drop(conn); // closes the socket
+            self.ledger.count_rejected();
             let why = format!(
                 "the server already holds its maximum of {} clients",
                 full.max
@@ -474,6 +483,7 @@ impl Shared {
             let _ = call(|| self.handler.rejected(&handle, peer, &why));
             return;
         }
+        self.ledger.count_client();
         if let Some(ka) = &self.keepalive {
             let sends = matches!(self.config.framing.encode(&[]), Ok(frame) if !frame.is_empty());
             ka.arm(self, &conn, sends);
@@ -545,11 +555,13 @@ impl Shared {
         stream.set_nodelay(true)?;
         let local = stream.local_addr()?;
         let id = ClientId(self.next_id.fetch_add(1, Ordering::Relaxed));
-        Ok(Connection::new(
+        let mut conn = Connection::new(
             Client::new(id, peer, local),
             stream,
             Arc::clone(&self.budget),
-        ))
+        );
+        conn.stats = self.ledger.open(id);
+        Ok(conn)
     }
 
     // ANCHOR: queue_output
@@ -598,6 +610,7 @@ impl Shared {
     /// tell the application (now, or once `connected` has returned).
     fn finish_close(self: &Arc<Self>, conn: &Connection, reason: DisconnectReason) {
         conn.closed.store(true, Ordering::SeqCst);
+        self.ledger.count_disconnect(&reason);
         if let Some(ka) = &self.keepalive {
             ka.disarm(conn);
         }
@@ -627,6 +640,8 @@ impl Shared {
             reading_paused: conn.paused.load(Ordering::Relaxed),
             keepalives_out: s.keepalives_out.load(Ordering::Relaxed),
             keepalives_in: s.keepalives_in.load(Ordering::Relaxed),
+            connected_for: conn.client.connected_for(),
+            last_heard: s.last_heard(),
             hold_remaining: self.keepalive.as_ref().and_then(|ka| ka.remaining(conn)),
             flags: self.client_flags(conn),
         }

@@ -34,6 +34,10 @@ pub struct ClientInfo {
     pub keepalives_out: u64,
     /// Keep-alive frames (empty messages) received from the client.
     pub keepalives_in: u64,
+    /// How long the client has been connected, as of the snapshot.
+    pub connected_for: Duration,
+    /// How long ago bytes last came in from the client; `None` if none ever did.
+    pub last_heard: Option<Duration>,
     /// Time left before the keep-alive hold timer expires, when keep-alive is on.
     pub hold_remaining: Option<Duration>,
     /// The client's state flags (chapter 7).
@@ -72,7 +76,12 @@ impl fmt::Display for ServerInfo {
     /// The course's `show tcp-server`: name, address, state flags, settings, clients.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         writeln!(f, "tcp-server \"{}\" on {}", self.name, self.addr)?;
-        writeln!(f, "  state:     {}", self.flags)?;
+        writeln!(
+            f,
+            "  state:     {}  (course: {})",
+            self.flags,
+            course_letters(self.flags)
+        )?;
         writeln!(f, "  framing:   {}", self.framing)?;
         writeln!(f, "  poller:    {}", self.poller)?;
         if let Some(t) = self.message_timeout {
@@ -102,13 +111,49 @@ impl fmt::Display for ServerInfo {
 }
 // ANCHOR_END: show
 
+impl ClientInfo {
+    // ANCHOR: mode
+    /// How the client is served: `multiplexed` (by the DRS) or `threaded` (by a thread of its
+    /// own, chapter 10), with `active` beside it when the server opened the connection itself
+    /// (chapter 11).
+    pub fn mode(&self) -> &'static str {
+        let threaded = self.flags.contains(ClientFlags::MULTI_THREADED);
+        match (threaded, self.flags.contains(ClientFlags::ACTIVE)) {
+            (false, false) => "multiplexed",
+            (true, false) => "threaded",
+            (false, true) => "multiplexed active",
+            (true, true) => "threaded active",
+        }
+    }
+    // ANCHOR_END: mode
+}
+
+/// The course's `show` letters for a server's flags: `I R Acc L` (initialized, running,
+/// accepting, listening), each negated as `Not-…` when off, and `M` when new clients get a
+/// thread of their own.
+pub fn course_letters(flags: ServerFlags) -> String {
+    let pick = |on: bool, yes: &str, no: &str| if on { yes.to_string() } else { no.to_string() };
+    let mut letters = [
+        pick(flags.contains(ServerFlags::INITIALIZED), "I", "Not-I"),
+        pick(flags.contains(ServerFlags::RUNNING), "R", "Not-R"),
+        pick(flags.contains(ServerFlags::NOT_ACCEPTING), "Not-Acc", "Acc"),
+        pick(flags.contains(ServerFlags::NOT_LISTENING), "Not-L", "L"),
+    ]
+    .join(" ");
+    if flags.contains(ServerFlags::MULTI_THREADED_CLIENTS) {
+        letters.push_str(" M");
+    }
+    letters
+}
+
 impl fmt::Display for ClientInfo {
     /// One line of `show`: the client, its flags, its counters.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(
             f,
-            "{}  [{}]  in {} B/{} msg  out {} B/{} msg  queued {} B",
+            "{}  {}  [{}]  in {} B/{} msg  out {} B/{} msg  queued {} B",
             self.client,
+            self.mode(),
             self.flags,
             self.bytes_in,
             self.messages_in,

@@ -22,6 +22,7 @@
 //! | [`wheel_timer`] | 8 | the WheelTimer library |
 //! | `linger` | 8 | the lingering close (flush, half-close, drain, close) |
 //! | [`keepalive`] | 8 | the keep-alive (hold) timer per client |
+//! | [`stats`] | 9 | the per-client `conn` counters of TcpClient, taken to the whole server |
 //! | [`cli`] | 1 on | the CommandParser CLI of `testapp` (`config tcp-server …`, `show …`) |
 //! | [`demo`] | all | helpers shared by the chapter binaries `chN` |
 //! | `recorder`, `printer`, `console` | all | the demo application, the stdout printer thread, stdin and Ctrl-C (shared by the shell and the chapter binaries) |
@@ -63,6 +64,7 @@ pub mod recorder;
 pub mod select;
 #[cfg_attr(feature = "ex07", path = "../chapters/ex07_state.rs")]
 pub mod state;
+pub mod stats;
 pub mod sys;
 #[cfg_attr(feature = "ex08", path = "../chapters/ex08_wheel_timer.rs")]
 pub mod wheel_timer;
@@ -76,4 +78,5 @@ pub use info::{ClientInfo, ServerInfo};
 pub use keepalive::KeepAliveConfig;
 pub use poller::PollerKind;
 pub use state::{ClientFlags, ServerFlags, StateError};
+pub use stats::{DisconnectKind, Disconnects, ServerStats, Traffic};
 pub use sys::raise_fd_limit;

@@ -1,0 +1,525 @@
+//! Chapter 9 — statistics: the server's counters.
+//!
+//! The course's agenda closes its design part with "maintaining statistics per client
+//! connection": the C++ `TcpClient` carries a `conn` record whose `bytes_recvd` and
+//! `bytes_sent` the DRS (or the client's own thread) adds to as data moves. We keep that idea
+//! and take it to the whole server: per client, bytes and messages in and out, keep-alives,
+//! since when it is connected and when it was last heard; per server, clients now and ever,
+//! what became of every accepted connection, disconnects by reason, and the traffic of every
+//! client it ever had.
+//!
+//! One rule shapes it: **counting costs no lock on the hot path**. A client's counters are
+//! relaxed atomics ([`Counts`]) that the DRS adds to where it reads, delivers and writes:
+//! nothing is summed there. The server's totals are made when someone asks
+//! ([`ServerStats`], `stats()`): the counters of the clients already gone, folded into one
+//! [`Traffic`] when their connection was let go, plus the counters of the clients still open,
+//! summed then. The folding and the sum are the [`Ledger`]'s: it keeps, under one lock taken
+//! only when a client comes, when its connection goes and when someone asks, every open
+//! client's counters beside the departed total, so that the answer is exact at any moment.
+//!
+//! What changes in Rust: the course folds nothing (its counters die with the `TcpClient`).
+//! Here the fold happens in a `Drop`: a connection's counters are final only when the last
+//! holder of the connection lets it go (a close lingers and still writes what the client was
+//! owed, after the client left the DB), and `Drop` runs exactly once, which is the guarantee
+//! a fold needs.
+//!
+//! A production server exports these as metrics (Prometheus counters, StatsD) and keeps
+//! latency histograms beside them; we print them, because reading them is the lesson.
+
+use std::collections::HashMap;
+use std::fmt;
+use std::ops::{AddAssign, Deref};
+use std::panic::{self, AssertUnwindSafe};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use crate::client::ClientId;
+use crate::connection::lock;
+use crate::controller::{ServerHandle, TcpServer};
+use crate::error::DisconnectReason;
+use crate::info::ClientInfo;
+
+// ANCHOR: ledger_mod
+// Folding a departed client's counters into the totals, summing the open ones, and naming a
+// disconnect's kind are exercise 9: the feature swaps in the student's file.
+#[cfg_attr(feature = "ex09", path = "../chapters/ex09_ledger.rs")]
+mod ledger;
+// ANCHOR_END: ledger_mod
+
+// ANCHOR: counts
+/// One client's counters. Written by whichever thread does the counted thing (the DRS reads
+/// and delivers, any thread may send), with relaxed atomics: no counter orders anything else,
+/// so none needs more, and none takes a lock.
+pub(crate) struct Counts {
+    /// Bytes read from the client's socket while it was a client.
+    pub(crate) bytes_in: AtomicU64,
+    /// Bytes the kernel accepted for the client.
+    pub(crate) bytes_out: AtomicU64,
+    /// Messages delivered to the application.
+    pub(crate) messages_in: AtomicU64,
+    /// Messages queued for the client.
+    pub(crate) messages_out: AtomicU64,
+    /// Keep-alive frames received (and not delivered).
+    pub(crate) keepalives_in: AtomicU64,
+    /// Keep-alive frames queued for the client.
+    pub(crate) keepalives_out: AtomicU64,
+    /// When bytes last came in, as milliseconds since `created` plus one; 0 until the first.
+    /// An integer, so that the DRS can set it with a plain store.
+    last_heard: AtomicU64,
+    /// When the counting began (the connection was made).
+    created: Instant,
+}
+// ANCHOR_END: counts
+
+impl Counts {
+    fn new() -> Counts {
+        Counts {
+            bytes_in: AtomicU64::new(0),
+            bytes_out: AtomicU64::new(0),
+            messages_in: AtomicU64::new(0),
+            messages_out: AtomicU64::new(0),
+            keepalives_in: AtomicU64::new(0),
+            keepalives_out: AtomicU64::new(0),
+            last_heard: AtomicU64::new(0),
+            created: Instant::now(),
+        }
+    }
+
+    // ANCHOR: received
+    /// `n` bytes came in from the client now: counted, and it was heard.
+    pub(crate) fn received(&self, n: usize) {
+        self.bytes_in.fetch_add(n as u64, Ordering::Relaxed);
+        let ms = u64::try_from(self.created.elapsed().as_millis()).unwrap_or(u64::MAX - 1);
+        self.last_heard.store(ms + 1, Ordering::Relaxed);
+    }
+    // ANCHOR_END: received
+
+    /// How long ago bytes last came in; `None` if none ever did.
+    pub(crate) fn last_heard(&self) -> Option<Duration> {
+        let at = self.last_heard.load(Ordering::Relaxed).checked_sub(1)?;
+        let at = self.created + Duration::from_millis(at);
+        Some(at.elapsed())
+    }
+
+    /// The counters as they stand, as plain numbers.
+    pub(crate) fn traffic(&self) -> Traffic {
+        let get = |c: &AtomicU64| c.load(Ordering::Relaxed);
+        Traffic {
+            bytes_in: get(&self.bytes_in),
+            bytes_out: get(&self.bytes_out),
+            messages_in: get(&self.messages_in),
+            messages_out: get(&self.messages_out),
+            keepalives_in: get(&self.keepalives_in),
+            keepalives_out: get(&self.keepalives_out),
+        }
+    }
+}
+
+// ANCHOR: tally
+/// A connection's counters as the connection holds them (`conn.stats`): the [`Counts`], and
+/// the ledger they are open in. Dropping it — when the connection itself is let go — folds
+/// them into the ledger's departed total.
+pub(crate) struct Tally {
+    counts: Arc<Counts>,
+    /// Where the counts are open, and under which id; `None` for counts no server totals.
+    open_in: Option<(Arc<Ledger>, ClientId)>,
+}
+
+impl Deref for Tally {
+    type Target = Counts;
+    fn deref(&self) -> &Counts {
+        &self.counts
+    }
+}
+
+impl Drop for Tally {
+    fn drop(&mut self) {
+        if let Some((ledger, id)) = self.open_in.take() {
+            keep_books(|| lock(&ledger.books).fold(id));
+        }
+    }
+}
+// ANCHOR_END: tally
+
+impl Tally {
+    /// Counts that no server adds up (a connection not yet, or never, given to a ledger).
+    pub(crate) fn detached() -> Tally {
+        Tally {
+            counts: Arc::new(Counts::new()),
+            open_in: None,
+        }
+    }
+}
+
+// ANCHOR: traffic
+/// What went through: bytes, messages and keep-alives, each way. One client's, or a server's
+/// total.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Traffic {
+    /// Bytes read from clients.
+    pub bytes_in: u64,
+    /// Bytes the kernel accepted for clients.
+    pub bytes_out: u64,
+    /// Messages delivered to the application.
+    pub messages_in: u64,
+    /// Messages queued for clients.
+    pub messages_out: u64,
+    /// Keep-alive frames received.
+    pub keepalives_in: u64,
+    /// Keep-alive frames queued.
+    pub keepalives_out: u64,
+}
+
+impl AddAssign for Traffic {
+    fn add_assign(&mut self, other: Traffic) {
+        self.bytes_in += other.bytes_in;
+        self.bytes_out += other.bytes_out;
+        self.messages_in += other.messages_in;
+        self.messages_out += other.messages_out;
+        self.keepalives_in += other.keepalives_in;
+        self.keepalives_out += other.keepalives_out;
+    }
+}
+// ANCHOR_END: traffic
+
+// ANCHOR: kind
+/// A [`DisconnectReason`] without its details: what disconnects are counted by.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum DisconnectKind {
+    /// [`DisconnectReason::PeerClosed`].
+    PeerClosed,
+    /// [`DisconnectReason::Application`].
+    Application,
+    /// [`DisconnectReason::KeepAliveExpired`].
+    KeepAliveExpired,
+    /// [`DisconnectReason::Protocol`].
+    Protocol,
+    /// [`DisconnectReason::Io`].
+    Io,
+    /// [`DisconnectReason::HandlerPanicked`].
+    HandlerPanicked,
+    /// [`DisconnectReason::ServerShutdown`].
+    ServerShutdown,
+}
+
+impl DisconnectKind {
+    /// Every kind, in the order `Display` lists them; `ALL[k as usize] == k`.
+    pub const ALL: [DisconnectKind; 7] = [
+        DisconnectKind::PeerClosed,
+        DisconnectKind::Application,
+        DisconnectKind::KeepAliveExpired,
+        DisconnectKind::Protocol,
+        DisconnectKind::Io,
+        DisconnectKind::HandlerPanicked,
+        DisconnectKind::ServerShutdown,
+    ];
+
+    /// The kind's name, as `show` prints it.
+    pub fn name(self) -> &'static str {
+        match self {
+            DisconnectKind::PeerClosed => "peer closed",
+            DisconnectKind::Application => "application",
+            DisconnectKind::KeepAliveExpired => "keep-alive expired",
+            DisconnectKind::Protocol => "protocol error",
+            DisconnectKind::Io => "I/O error",
+            DisconnectKind::HandlerPanicked => "handler panicked",
+            DisconnectKind::ServerShutdown => "server shutdown",
+        }
+    }
+}
+// ANCHOR_END: kind
+
+impl fmt::Display for DisconnectKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// Disconnects counted by kind.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Disconnects([u64; 7]);
+
+impl Disconnects {
+    /// How many clients went for this kind of reason.
+    pub fn get(&self, kind: DisconnectKind) -> u64 {
+        self.0[kind as usize]
+    }
+
+    /// How many clients went, for any reason.
+    pub fn total(&self) -> u64 {
+        self.0.iter().sum()
+    }
+}
+
+impl fmt::Display for Disconnects {
+    /// `2 = 1 peer closed, 1 application, 0 …`: the total, then every kind.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{} =", self.total())?;
+        for (i, kind) in DisconnectKind::ALL.iter().enumerate() {
+            let sep = if i == 0 { "" } else { "," };
+            write!(f, "{sep} {} {kind}", self.get(*kind))?;
+        }
+        Ok(())
+    }
+}
+
+// ANCHOR: ledger
+/// A server's counters, kept for the server's whole life (across restarts); the controller
+/// holds one and bumps it where things happen.
+pub(crate) struct Ledger {
+    /// Connections `accept()` returned. Each then became a client, was rejected at the cap,
+    /// was black-listed, or could not be set up.
+    accepted: AtomicU64,
+    /// Connections that became clients (entered the client DB).
+    clients_ever: AtomicU64,
+    /// Connections closed at once because the server held its maximum of clients.
+    rejected: AtomicU64,
+    /// Connections closed at once because their address is black-listed.
+    blacklisted: AtomicU64,
+    /// Connections whose socket could not be set up (reported through `accept_error`).
+    failed: AtomicU64,
+    /// Clients reported disconnected, by [`DisconnectKind`].
+    disconnects: [AtomicU64; 7],
+    /// The traffic: departed total and open clients. Locked when a client comes, when its
+    /// connection goes, and when someone asks; never while serving.
+    books: Mutex<Books>,
+    /// When the server was last started; `None` while stopped.
+    started: Mutex<Option<Instant>>,
+}
+
+/// The traffic side of the ledger.
+#[derive(Default)]
+struct Books {
+    /// The counters of every client whose connection is gone, added up.
+    departed: Traffic,
+    /// The counters of every client whose connection is still held (connected, or closing).
+    open: HashMap<ClientId, Arc<Counts>>,
+}
+// ANCHOR_END: ledger
+
+/// Runs a piece of bookkeeping on a service thread: a bug in it costs a count, never the
+/// thread that serves every client (the rule a callback's panic follows too). On a thread
+/// already unwinding (a server dropped by a panic) it does nothing: a second panic there
+/// would abort the process.
+fn keep_books(f: impl FnOnce()) {
+    if std::thread::panicking() {
+        return;
+    }
+    let _ = panic::catch_unwind(AssertUnwindSafe(f));
+}
+
+impl Ledger {
+    /// Counters at zero, for a server that has not started.
+    pub(crate) fn new() -> Ledger {
+        Ledger {
+            accepted: AtomicU64::new(0),
+            clients_ever: AtomicU64::new(0),
+            rejected: AtomicU64::new(0),
+            blacklisted: AtomicU64::new(0),
+            failed: AtomicU64::new(0),
+            disconnects: Default::default(),
+            books: Mutex::new(Books::default()),
+            started: Mutex::new(None),
+        }
+    }
+
+    /// New counters for client `id`, open in this ledger until the returned tally is dropped.
+    pub(crate) fn open(self: &Arc<Self>, id: ClientId) -> Tally {
+        let counts = Arc::new(Counts::new());
+        keep_books(|| lock(&self.books).open(id, Arc::clone(&counts)));
+        Tally {
+            counts,
+            open_in: Some((Arc::clone(self), id)),
+        }
+    }
+
+    /// The server started (uptime counts from now).
+    pub(crate) fn started(&self) {
+        *lock(&self.started) = Some(Instant::now());
+    }
+
+    /// The server stopped.
+    pub(crate) fn stopped(&self) {
+        *lock(&self.started) = None;
+    }
+
+    /// `accept()` returned a connection.
+    pub(crate) fn count_accepted(&self) {
+        self.accepted.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// A connection became a client.
+    pub(crate) fn count_client(&self) {
+        self.clients_ever.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// A connection was rejected at the connection cap.
+    pub(crate) fn count_rejected(&self) {
+        self.rejected.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// A connection was closed at accept because its address is black-listed.
+    #[allow(dead_code)] // the black-list calls it
+    pub(crate) fn count_blacklisted(&self) {
+        self.blacklisted.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// A connection could not be set up.
+    pub(crate) fn count_failed(&self) {
+        self.failed.fetch_add(1, Ordering::Relaxed);
+    }
+
+    // ANCHOR: count_disconnect
+    /// A client was reported disconnected for `reason`.
+    pub(crate) fn count_disconnect(&self, reason: &DisconnectReason) {
+        keep_books(|| {
+            let kind = DisconnectKind::of(reason);
+            self.disconnects[kind as usize].fetch_add(1, Ordering::Relaxed);
+        });
+    }
+    // ANCHOR_END: count_disconnect
+
+    /// The server-wide traffic now: departed plus open.
+    fn traffic(&self) -> Traffic {
+        lock(&self.books).traffic()
+    }
+}
+
+// ANCHOR: server_stats
+/// Every counter of one server, as `show tcp-server <name> stats` prints it.
+///
+/// Connections refused while accepting is disabled are not here: the listening socket is
+/// closed then (chapter 7), so the kernel refuses them and the server never sees them.
+#[derive(Clone, Debug)]
+pub struct ServerStats {
+    /// The server's name.
+    pub name: String,
+    /// Time since the server was last started; `None` while it is stopped.
+    pub uptime: Option<Duration>,
+    /// The connection cap.
+    pub max_clients: usize,
+    /// Connections `accept()` returned: `clients_ever + rejected + blacklisted + failed`.
+    pub accepted: u64,
+    /// Connections that became clients.
+    pub clients_ever: u64,
+    /// Connections closed at once because the server held `max_clients` clients.
+    pub rejected: u64,
+    /// Connections closed at once because their address is black-listed.
+    pub blacklisted: u64,
+    /// Connections whose socket could not be set up.
+    pub failed: u64,
+    /// Clients gone, by kind of reason; `clients_ever` is their total plus the clients now.
+    pub disconnects: Disconnects,
+    /// The traffic of every client the server ever had, the departed and the connected.
+    pub traffic: Traffic,
+    /// Every connected client, in id order.
+    pub clients: Vec<ClientInfo>,
+}
+// ANCHOR_END: server_stats
+
+impl ServerHandle {
+    // ANCHOR: stats
+    /// Every counter of the server, and of each connected client.
+    pub fn stats(&self) -> ServerStats {
+        let shared = &self.shared;
+        let ledger = &shared.ledger;
+        let get = |c: &AtomicU64| c.load(Ordering::Relaxed);
+        let mut disconnects = Disconnects::default();
+        for (n, counter) in disconnects.0.iter_mut().zip(&ledger.disconnects) {
+            *n = get(counter);
+        }
+        let clients = shared.db.snapshot();
+        ServerStats {
+            name: shared.name.clone(),
+            uptime: lock(&ledger.started).map(|at| at.elapsed()),
+            max_clients: shared.config.max_clients,
+            accepted: get(&ledger.accepted),
+            clients_ever: get(&ledger.clients_ever),
+            rejected: get(&ledger.rejected),
+            blacklisted: get(&ledger.blacklisted),
+            failed: get(&ledger.failed),
+            disconnects,
+            traffic: ledger.traffic(),
+            clients: clients.iter().map(|(_, c)| shared.client_info(c)).collect(),
+        }
+    }
+    // ANCHOR_END: stats
+}
+
+impl TcpServer {
+    /// See [`ServerHandle::stats`].
+    pub fn stats(&self) -> ServerStats {
+        self.handle.stats()
+    }
+}
+
+/// `1.2 s`.
+fn secs(d: Duration) -> String {
+    format!("{:.1} s", d.as_secs_f64())
+}
+
+impl fmt::Display for ServerStats {
+    /// The full counters, one subject a line, then one line per client.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let up = match self.uptime {
+            Some(d) => format!("up {}", secs(d)),
+            None => "stopped".to_string(),
+        };
+        writeln!(f, "tcp-server \"{}\" counters ({up})", self.name)?;
+        writeln!(
+            f,
+            "  clients:      {} connected now, {} ever",
+            self.clients.len(),
+            self.clients_ever
+        )?;
+        writeln!(
+            f,
+            "  accepted:     {} = {} clients, {} rejected at the cap of {}, {} black-listed, {} failed set-up",
+            self.accepted,
+            self.clients_ever,
+            self.rejected,
+            self.max_clients,
+            self.blacklisted,
+            self.failed
+        )?;
+        writeln!(
+            f,
+            "  refused while not accepting: not counted (the port is closed then; the kernel refuses them)"
+        )?;
+        writeln!(f, "  disconnects:  {}", self.disconnects)?;
+        let t = &self.traffic;
+        writeln!(
+            f,
+            "  in:           {} B, {} messages, {} keep-alives",
+            t.bytes_in, t.messages_in, t.keepalives_in
+        )?;
+        writeln!(
+            f,
+            "  out:          {} B, {} messages, {} keep-alives",
+            t.bytes_out, t.messages_out, t.keepalives_out
+        )?;
+        for c in &self.clients {
+            let heard = match c.last_heard {
+                Some(d) => format!("{} ago", secs(d)),
+                None => "never".to_string(),
+            };
+            writeln!(
+                f,
+                "    {} {}  {}  connected {} ago, heard {heard}  in {} B/{} msg/{} ka  out {} B/{} msg/{} ka  queued {} B",
+                c.client.id,
+                c.client.peer_addr,
+                c.mode(),
+                secs(c.connected_for),
+                c.bytes_in,
+                c.messages_in,
+                c.keepalives_in,
+                c.bytes_out,
+                c.messages_out,
+                c.keepalives_out,
+                c.queued_output
+            )?;
+        }
+        Ok(())
+    }
+}
