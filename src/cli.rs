@@ -36,6 +36,7 @@ commands:
   run tcp-server <name> client disconnect <ip> <port>
   run tcp-server <name> send-msg <text> <ip> <port>
   show tcp-server [<name>]                      one server, or all of them
+  show tcp-server <name> stats                  every counter of the server and its clients
   help                                          this text
   exit                                          stop every server and leave (also Ctrl-D)";
 // ANCHOR_END: usage
@@ -70,6 +71,8 @@ pub enum Command {
     },
     /// `show tcp-server [<name>]`.
     Show(Option<String>),
+    /// `show tcp-server <name> stats`.
+    ShowStats(String),
     /// `help`.
     Help,
     /// `exit` or `quit`.
@@ -134,9 +137,10 @@ fn parse_show(words: &[&str]) -> Result<Command, ParseError> {
     match rest {
         [] => Ok(Command::Show(None)),
         [name] => Ok(Command::Show(Some(name.to_string()))),
-        _ => err(format!(
-            "show tcp-server: unexpected {:?}; expected at most a server name",
-            rest[1]
+        [name, "stats"] => Ok(Command::ShowStats(name.to_string())),
+        [name, more @ ..] => err(format!(
+            "show tcp-server {name}: unexpected {:?}; expected nothing or `stats` after the name",
+            more.join(" ")
         )),
     }
 }
@@ -407,6 +411,7 @@ impl Shell {
                 Ok(format!("sent {} bytes to client {}", text.len(), client.id))
             }
             Command::Show(Some(name)) => Ok(self.get(&name)?.server.show()),
+            Command::ShowStats(name) => Ok(self.get(&name)?.server.stats().to_string()),
             Command::Show(None) if self.servers.is_empty() => Ok("no tcp-server yet".into()),
             Command::Show(None) => Ok(self.servers.values().map(|e| e.server.show()).collect()),
             Command::Help => Ok(USAGE.to_string()),
@@ -568,6 +573,24 @@ mod tests {
             })
         );
         assert_eq!(parse("   ").unwrap(), None);
+    }
+
+    /// `show tcp-server <name> stats` asks for the counters; another word after the name is
+    /// refused, naming it.
+    #[test]
+    fn parses_show_stats() {
+        assert_eq!(
+            parse("show tcp-server s2 stats").unwrap(),
+            Some(Command::ShowStats("s2".into()))
+        );
+        assert_eq!(
+            parse("show tcp-server s2").unwrap(),
+            Some(Command::Show(Some("s2".into())))
+        );
+        let e = parse("show tcp-server s2 statz").unwrap_err();
+        assert!(e.0.contains("\"statz\"") && e.0.contains("stats"), "{e}");
+        let e = parse("show tcp-server s2 stats now").unwrap_err();
+        assert!(e.0.contains("expected"), "{e}");
     }
 
     /// `DEFAULT_PORT` is the port of `DEFAULT_ADDR`.
