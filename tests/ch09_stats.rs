@@ -13,8 +13,8 @@ use std::time::Duration;
 use common::{addr, connect, read_n, start, write, TIMEOUT};
 use tcpserverlib::demo::{Event, Events, Print, Recorder};
 use tcpserverlib::{
-    Client, ClientId, Config, DisconnectKind, DisconnectReason, Framing, Handler,
-    KeepAliveConfig, ServerHandle, TcpServer, Traffic,
+    Client, ClientId, Config, DisconnectKind, DisconnectReason, Framing, Handler, KeepAliveConfig,
+    ServerHandle, TcpServer, Traffic,
 };
 
 fn line_config() -> Config {
@@ -41,7 +41,11 @@ fn join(server: &TcpServer, events: &Events) -> (TcpStream, ClientId) {
 fn round_trip(c: &mut TcpStream, line: &str) {
     let framed = format!("{line}\n");
     write(c, framed.as_bytes());
-    assert_eq!(read_n(c, framed.len()), framed.as_bytes(), "the echo of {line:?}");
+    assert_eq!(
+        read_n(c, framed.len()),
+        framed.as_bytes(),
+        "the echo of {line:?}"
+    );
 }
 
 /// Waits for client `id`'s disconnect, skipping other events; its reason.
@@ -93,7 +97,10 @@ fn bytes_and_messages_add_up_for_known_traffic() {
     let stats = server.stats();
     let mut want = echoed(3, 6);
     want += echoed(2, 11);
-    assert_eq!(stats.traffic, want, "server totals: 3 x 6 B and 2 x 11 B, each way");
+    assert_eq!(
+        stats.traffic, want,
+        "server totals: 3 x 6 B and 2 x 11 B, each way"
+    );
     let share = |id: ClientId| {
         let c = stats.clients.iter().find(|c| c.client.id == id).unwrap();
         (c.bytes_in, c.messages_in, c.bytes_out, c.messages_out)
@@ -112,7 +119,11 @@ fn a_departed_clients_traffic_stays_in_the_totals_exactly_once() {
     round_trip(&mut a, "bye"); // 4 bytes
     drop(a);
     assert_eq!(gone(&events, a_id), DisconnectReason::PeerClosed);
-    assert_eq!(server.stats().traffic, echoed(1, 4), "right after the disconnect");
+    assert_eq!(
+        server.stats().traffic,
+        echoed(1, 4),
+        "right after the disconnect"
+    );
     // A round trip through a new client: the DRS has finished with the old one (and let its
     // connection go) before it serves this one.
     let (mut b, _) = join(&server, &events);
@@ -159,7 +170,11 @@ fn output_flushed_by_a_lingering_close_is_counted() {
     assert_eq!(gone(&events, id), DisconnectReason::Application);
     let mut got = Vec::new();
     c.read_to_end(&mut got).unwrap();
-    assert_eq!(got.len(), big.len(), "the client got everything it was owed");
+    assert_eq!(
+        got.len(),
+        big.len(),
+        "the client got everything it was owed"
+    );
     let stats = server.stats();
     assert_eq!(stats.traffic.bytes_out, big.len() as u64);
     assert_eq!(stats.traffic.messages_out, 1);
@@ -196,8 +211,8 @@ fn disconnects_are_counted_by_reason() {
         framing: "length".parse().unwrap(),
         ..Config::default()
     };
-    let server = TcpServer::with_config("reasons", "127.0.0.1:0", config, Fragile(recorder))
-        .unwrap();
+    let server =
+        TcpServer::with_config("reasons", "127.0.0.1:0", config, Fragile(recorder)).unwrap();
     server.start().unwrap();
     let counted = |kind| server.stats().disconnects.get(kind);
 
@@ -222,7 +237,11 @@ fn disconnects_are_counted_by_reason() {
         gone(&events, id),
         DisconnectReason::HandlerPanicked { .. }
     ));
-    assert_eq!(counted(DisconnectKind::HandlerPanicked), 1, "handler panicked");
+    assert_eq!(
+        counted(DisconnectKind::HandlerPanicked),
+        1,
+        "handler panicked"
+    );
 
     let (mut reset, id) = join(&server, &events);
     write(&mut reset, &[0, 3, b'a']);
@@ -291,7 +310,10 @@ fn clients_ever_and_rejections_at_the_cap() {
     assert_eq!(gone(&events, b_id), DisconnectReason::PeerClosed);
     let (_d, _) = join(&server, &events);
     let stats = server.stats();
-    assert_eq!((stats.accepted, stats.clients_ever, stats.rejected), (4, 3, 1));
+    assert_eq!(
+        (stats.accepted, stats.clients_ever, stats.rejected),
+        (4, 3, 1)
+    );
     assert_eq!(
         stats.clients.len() as u64 + stats.disconnects.total(),
         stats.clients_ever,
@@ -311,7 +333,10 @@ fn uptime_runs_while_started_and_counters_outlive_a_restart() {
     let first = server.stats().uptime.expect("running: an uptime");
     let (c, _) = join(&server, &events);
     let second = server.stats().uptime.expect("running: an uptime");
-    assert!(second >= first, "uptime went back from {first:?} to {second:?}");
+    assert!(
+        second >= first,
+        "uptime went back from {first:?} to {second:?}"
+    );
     drop(c);
     server.stop();
     assert_eq!(server.stats().uptime, None, "after stop");
@@ -335,7 +360,10 @@ fn last_heard_mode_and_display() {
     assert!(server.client_info(id).unwrap().last_heard.is_some());
     let shown = server.show();
     assert!(shown.contains("multiplexed"), "{shown}");
-    assert!(shown.contains("I R Acc L"), "the course's flag letters: {shown}");
+    assert!(
+        shown.contains("I R Acc L"),
+        "the course's flag letters: {shown}"
+    );
     let text = server.stats().to_string();
     for words in [
         "1 connected now, 2 ever",
@@ -346,6 +374,9 @@ fn last_heard_mode_and_display() {
         "not counted",
         "heard 0.",
     ] {
-        assert!(text.contains(words), "the counters never say {words:?}:\n{text}");
+        assert!(
+            text.contains(words),
+            "the counters never say {words:?}:\n{text}"
+        );
     }
 }
