@@ -284,8 +284,9 @@ impl ServerState {
 
     /// Sets or clears `MULTI_THREADED_CLIENTS`; returns true when that changed something.
     ///
-    /// Legal in every state: it is configuration, read when a client is accepted, so it
-    /// applies to clients accepted afterwards and never moves a connected one.
+    /// Legal in every state: it is configuration. Its meaning is chapter 10's: clients
+    /// accepted afterwards get a thread of their own, connected ones stay where they are.
+    /// Until threaded clients exist nothing reads it, and every client is served by the DRS.
     pub fn set_multi_threaded_clients(&mut self, on: bool) -> bool {
         let was = self.flags.contains(ServerFlags::MULTI_THREADED_CLIENTS);
         if on {

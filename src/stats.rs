@@ -9,11 +9,11 @@
 //! client it ever had.
 //!
 //! One rule shapes it: **counting costs no lock on the hot path**. A client's counters are
-//! relaxed atomics ([`Counts`]) that the DRS adds to where it reads, delivers and writes:
+//! relaxed atomics (`Counts`) that the DRS adds to where it reads, delivers and writes:
 //! nothing is summed there. The server's totals are made when someone asks
 //! ([`ServerStats`], `stats()`): the counters of the clients already gone, folded into one
 //! [`Traffic`] when their connection was let go, plus the counters of the clients still open,
-//! summed then. The folding and the sum are the [`Ledger`]'s: it keeps, under one lock taken
+//! summed then. The folding and the sum are the `Ledger`'s: it keeps, under one lock taken
 //! only when a client comes, when its connection goes and when someone asks, every open
 //! client's counters beside the departed total, so that the answer is exact at any moment.
 //!
