@@ -10,7 +10,7 @@ use crate::connection::{lock, Connection};
 use crate::controller::{ServerHandle, TcpServer};
 use crate::demarcation::Framing;
 use crate::error::{DisconnectReason, SendError};
-use crate::info::{ClientInfo, ServerInfo};
+use crate::info::{ClientInfo, ServerInfo, ServerStats};
 use crate::state::ServerFlags;
 
 impl ServerHandle {
@@ -206,5 +206,38 @@ impl TcpServer {
     /// See [`ServerHandle::show`].
     pub fn show(&self) -> String {
         self.handle.show()
+    }
+}
+
+/// Chapter 9's counters.
+impl ServerHandle {
+    // ANCHOR: stats
+    /// Every counter of the server, and of each connected client.
+    pub fn stats(&self) -> ServerStats {
+        let shared = &self.shared;
+        let counters = shared.ledger.read();
+        let clients = shared.db.snapshot();
+        ServerStats {
+            name: shared.name.clone(),
+            uptime: counters.uptime,
+            max_clients: shared.config.max_clients,
+            accepted: counters.accepted,
+            clients_ever: counters.clients_ever,
+            rejected: counters.rejected,
+            blacklisted: counters.blacklisted,
+            failed: counters.failed,
+            disconnects: counters.disconnects,
+            traffic: counters.traffic,
+            clients: clients.iter().map(|(_, c)| shared.client_info(c)).collect(),
+        }
+    }
+    // ANCHOR_END: stats
+}
+
+/// Chapter 9's counters, on the server itself.
+impl TcpServer {
+    /// See [`ServerHandle::stats`].
+    pub fn stats(&self) -> ServerStats {
+        self.handle.stats()
     }
 }

@@ -1,5 +1,5 @@
 //! What `show tcp-server` prints, as data: [`ClientInfo`] for one client, [`ServerInfo`] for
-//! a server and its clients. The controller fills them in; their `Display` is the course's
+//! a server and its clients, [`ServerStats`] for every counter (chapter 9). The controller fills them in; their `Display` is the course's
 //! `show` output, so a program and a person read the same figures.
 
 use std::fmt;
@@ -10,6 +10,7 @@ use crate::demarcation::Framing;
 use crate::keepalive::KeepAliveConfig;
 use crate::poller::PollerKind;
 use crate::state::{ClientFlags, ServerFlags};
+use crate::stats::{Disconnects, Traffic};
 
 /// A snapshot of one client for `show` and for programs.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -166,6 +167,108 @@ impl fmt::Display for ClientInfo {
         }
         if let Some(left) = self.hold_remaining {
             write!(f, "  hold {:.1}s", left.as_secs_f64())?;
+        }
+        Ok(())
+    }
+}
+
+// ANCHOR: server_stats
+/// Every counter of one server, as `show tcp-server <name> stats` prints it.
+///
+/// Connections refused while accepting is disabled are not here: the listening socket is
+/// closed then (chapter 7), so the kernel refuses them and the server never sees them.
+#[derive(Clone, Debug)]
+pub struct ServerStats {
+    /// The server's name.
+    pub name: String,
+    /// Time since the server was last started; `None` while it is stopped.
+    pub uptime: Option<Duration>,
+    /// The connection cap.
+    pub max_clients: usize,
+    /// Connections `accept()` returned: `clients_ever + rejected + blacklisted + failed`.
+    pub accepted: u64,
+    /// Connections that became clients.
+    pub clients_ever: u64,
+    /// Connections closed at once because the server held `max_clients` clients.
+    pub rejected: u64,
+    /// Connections closed at once because their address is black-listed.
+    pub blacklisted: u64,
+    /// Connections whose socket could not be set up.
+    pub failed: u64,
+    /// Clients gone, by kind of reason; `clients_ever` is their total plus the clients now.
+    pub disconnects: Disconnects,
+    /// The traffic of every client the server ever had, the departed and the connected.
+    pub traffic: Traffic,
+    /// Every connected client, in id order.
+    pub clients: Vec<ClientInfo>,
+}
+// ANCHOR_END: server_stats
+
+/// `1.2 s`.
+fn secs(d: Duration) -> String {
+    format!("{:.1} s", d.as_secs_f64())
+}
+
+impl fmt::Display for ServerStats {
+    /// The full counters, one subject a line, then one line per client.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let up = match self.uptime {
+            Some(d) => format!("up {}", secs(d)),
+            None => "stopped".to_string(),
+        };
+        writeln!(f, "tcp-server \"{}\" counters ({up})", self.name)?;
+        writeln!(
+            f,
+            "  clients:      {} connected now, {} ever",
+            self.clients.len(),
+            self.clients_ever
+        )?;
+        writeln!(
+            f,
+            "  accepted:     {} = {} clients, {} rejected at the cap of {}, {} black-listed, {} failed set-up",
+            self.accepted,
+            self.clients_ever,
+            self.rejected,
+            self.max_clients,
+            self.blacklisted,
+            self.failed
+        )?;
+        writeln!(
+            f,
+            "  refused while not accepting: not counted (the port is closed then; the kernel refuses them)"
+        )?;
+        writeln!(f, "  disconnects:  {}", self.disconnects)?;
+        let t = &self.traffic;
+        writeln!(
+            f,
+            "  in:           {} B, {} messages, {} keep-alives",
+            t.bytes_in, t.messages_in, t.keepalives_in
+        )?;
+        writeln!(
+            f,
+            "  out:          {} B, {} messages, {} keep-alives",
+            t.bytes_out, t.messages_out, t.keepalives_out
+        )?;
+        for c in &self.clients {
+            let heard = match c.last_heard {
+                Some(d) => format!("{} ago", secs(d)),
+                None => "never".to_string(),
+            };
+            writeln!(
+                f,
+                "    {} {}  {}  connected {} ago, heard {heard}  in {} B/{} msg/{} ka  out {} B/{} msg/{} ka  queued {} B",
+                c.client.id,
+                c.client.peer_addr,
+                c.mode(),
+                secs(c.connected_for),
+                c.bytes_in,
+                c.messages_in,
+                c.keepalives_in,
+                c.bytes_out,
+                c.messages_out,
+                c.keepalives_out,
+                c.queued_output
+            )?;
         }
         Ok(())
     }

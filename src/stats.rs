@@ -11,7 +11,7 @@
 //! One rule shapes it: **counting costs no lock on the hot path**. A client's counters are
 //! relaxed atomics (`Counts`) that the DRS adds to where it reads, delivers and writes:
 //! nothing is summed there. The server's totals are made when someone asks
-//! ([`ServerStats`], `stats()`): the counters of the clients already gone, folded into one
+//! ([`ServerStats`](crate::info::ServerStats), `stats()`): the counters of the clients already gone, folded into one
 //! [`Traffic`] when their connection was let go, plus the counters of the clients still open,
 //! summed then. The folding and the sum are the `Ledger`'s: it keeps, under one lock taken
 //! only when a client comes, when its connection goes and when someone asks, every open
@@ -31,14 +31,11 @@ use std::fmt;
 use std::ops::{AddAssign, Deref};
 use std::panic::{self, AssertUnwindSafe};
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
 use crate::client::ClientId;
-use crate::connection::lock;
-use crate::controller::{ServerHandle, TcpServer};
 use crate::error::DisconnectReason;
-use crate::info::ClientInfo;
 
 // ANCHOR: ledger_mod
 // Folding a departed client's counters into the totals, summing the open ones, and naming a
@@ -383,146 +380,44 @@ impl Ledger {
     }
     // ANCHOR_END: count_disconnect
 
-    /// The server-wide traffic now: departed plus open.
-    fn traffic(&self) -> Traffic {
-        lock(&self.books).traffic()
-    }
-}
-
-// ANCHOR: server_stats
-/// Every counter of one server, as `show tcp-server <name> stats` prints it.
-///
-/// Connections refused while accepting is disabled are not here: the listening socket is
-/// closed then (chapter 7), so the kernel refuses them and the server never sees them.
-#[derive(Clone, Debug)]
-pub struct ServerStats {
-    /// The server's name.
-    pub name: String,
-    /// Time since the server was last started; `None` while it is stopped.
-    pub uptime: Option<Duration>,
-    /// The connection cap.
-    pub max_clients: usize,
-    /// Connections `accept()` returned: `clients_ever + rejected + blacklisted + failed`.
-    pub accepted: u64,
-    /// Connections that became clients.
-    pub clients_ever: u64,
-    /// Connections closed at once because the server held `max_clients` clients.
-    pub rejected: u64,
-    /// Connections closed at once because their address is black-listed.
-    pub blacklisted: u64,
-    /// Connections whose socket could not be set up.
-    pub failed: u64,
-    /// Clients gone, by kind of reason; `clients_ever` is their total plus the clients now.
-    pub disconnects: Disconnects,
-    /// The traffic of every client the server ever had, the departed and the connected.
-    pub traffic: Traffic,
-    /// Every connected client, in id order.
-    pub clients: Vec<ClientInfo>,
-}
-// ANCHOR_END: server_stats
-
-impl ServerHandle {
-    // ANCHOR: stats
-    /// Every counter of the server, and of each connected client.
-    pub fn stats(&self) -> ServerStats {
-        let shared = &self.shared;
-        let ledger = &shared.ledger;
+    // ANCHOR: read
+    /// Every server-wide counter as it stands; the traffic is the departed total plus the
+    /// open clients' counters, summed now.
+    pub(crate) fn read(&self) -> Reading {
         let get = |c: &AtomicU64| c.load(Ordering::Relaxed);
         let mut disconnects = Disconnects::default();
-        for (n, counter) in disconnects.0.iter_mut().zip(&ledger.disconnects) {
+        for (n, counter) in disconnects.0.iter_mut().zip(&self.disconnects) {
             *n = get(counter);
         }
-        let clients = shared.db.snapshot();
-        ServerStats {
-            name: shared.name.clone(),
-            uptime: lock(&ledger.started).map(|at| at.elapsed()),
-            max_clients: shared.config.max_clients,
-            accepted: get(&ledger.accepted),
-            clients_ever: get(&ledger.clients_ever),
-            rejected: get(&ledger.rejected),
-            blacklisted: get(&ledger.blacklisted),
-            failed: get(&ledger.failed),
+        Reading {
+            uptime: lock(&self.started).map(|at| at.elapsed()),
+            accepted: get(&self.accepted),
+            clients_ever: get(&self.clients_ever),
+            rejected: get(&self.rejected),
+            blacklisted: get(&self.blacklisted),
+            failed: get(&self.failed),
             disconnects,
-            traffic: ledger.traffic(),
-            clients: clients.iter().map(|(_, c)| shared.client_info(c)).collect(),
+            traffic: lock(&self.books).traffic(),
         }
     }
-    // ANCHOR_END: stats
+    // ANCHOR_END: read
 }
 
-impl TcpServer {
-    /// See [`ServerHandle::stats`].
-    pub fn stats(&self) -> ServerStats {
-        self.handle.stats()
-    }
+/// The ledger's counters read at one moment, for `stats()` (see `ServerStats`, whose fields
+/// they fill and explain).
+pub(crate) struct Reading {
+    pub(crate) uptime: Option<Duration>,
+    pub(crate) accepted: u64,
+    pub(crate) clients_ever: u64,
+    pub(crate) rejected: u64,
+    pub(crate) blacklisted: u64,
+    pub(crate) failed: u64,
+    pub(crate) disconnects: Disconnects,
+    pub(crate) traffic: Traffic,
 }
 
-/// `1.2 s`.
-fn secs(d: Duration) -> String {
-    format!("{:.1} s", d.as_secs_f64())
-}
-
-impl fmt::Display for ServerStats {
-    /// The full counters, one subject a line, then one line per client.
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let up = match self.uptime {
-            Some(d) => format!("up {}", secs(d)),
-            None => "stopped".to_string(),
-        };
-        writeln!(f, "tcp-server \"{}\" counters ({up})", self.name)?;
-        writeln!(
-            f,
-            "  clients:      {} connected now, {} ever",
-            self.clients.len(),
-            self.clients_ever
-        )?;
-        writeln!(
-            f,
-            "  accepted:     {} = {} clients, {} rejected at the cap of {}, {} black-listed, {} failed set-up",
-            self.accepted,
-            self.clients_ever,
-            self.rejected,
-            self.max_clients,
-            self.blacklisted,
-            self.failed
-        )?;
-        writeln!(
-            f,
-            "  refused while not accepting: not counted (the port is closed then; the kernel refuses them)"
-        )?;
-        writeln!(f, "  disconnects:  {}", self.disconnects)?;
-        let t = &self.traffic;
-        writeln!(
-            f,
-            "  in:           {} B, {} messages, {} keep-alives",
-            t.bytes_in, t.messages_in, t.keepalives_in
-        )?;
-        writeln!(
-            f,
-            "  out:          {} B, {} messages, {} keep-alives",
-            t.bytes_out, t.messages_out, t.keepalives_out
-        )?;
-        for c in &self.clients {
-            let heard = match c.last_heard {
-                Some(d) => format!("{} ago", secs(d)),
-                None => "never".to_string(),
-            };
-            writeln!(
-                f,
-                "    {} {}  {}  connected {} ago, heard {heard}  in {} B/{} msg/{} ka  out {} B/{} msg/{} ka  queued {} B",
-                c.client.id,
-                c.client.peer_addr,
-                c.mode(),
-                secs(c.connected_for),
-                c.bytes_in,
-                c.messages_in,
-                c.keepalives_in,
-                c.bytes_out,
-                c.messages_out,
-                c.keepalives_out,
-                c.queued_output
-            )?;
-        }
-        Ok(())
-    }
+/// Locks a mutex, carrying on with the data if a panic poisoned it: every critical section
+/// here leaves its data consistent (a fold removes and adds under the same lock).
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
 }
