@@ -185,7 +185,8 @@ pub struct ServerStats {
     pub uptime: Option<Duration>,
     /// The connection cap.
     pub max_clients: usize,
-    /// Connections `accept()` returned: `clients_ever + rejected + blacklisted + failed`.
+    /// Connections `accept()` returned: `clients_ever + rejected + blacklisted + failed`, once
+    /// the connections being handed over as the counters are read have been.
     pub accepted: u64,
     /// Connections that became clients.
     pub clients_ever: u64,
@@ -225,7 +226,7 @@ impl fmt::Display for ServerStats {
         )?;
         writeln!(
             f,
-            "  accepted:     {} = {} clients, {} rejected at the cap of {}, {} black-listed, {} failed set-up",
+            "  accepted:     {} ({} became clients, {} rejected at the cap of {}, {} black-listed, {} failed set-up)",
             self.accepted,
             self.clients_ever,
             self.rejected,

@@ -367,7 +367,7 @@ fn last_heard_mode_and_display() {
     let text = server.stats().to_string();
     for words in [
         "1 connected now, 2 ever",
-        "2 = 2 clients, 0 rejected",
+        "2 (2 became clients, 0 rejected",
         "in:           5 B, 1 messages",
         "out:          5 B, 1 messages",
         "1 = 1 peer closed, 0 application",
