@@ -228,6 +228,7 @@ impl ServerHandle {
             failed: counters.failed,
             disconnects: counters.disconnects,
             traffic: counters.traffic,
+            connections_held: counters.held,
             clients: clients.iter().map(|(_, c)| shared.client_info(c)).collect(),
         }
     }

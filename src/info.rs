@@ -200,6 +200,10 @@ pub struct ServerStats {
     pub disconnects: Disconnects,
     /// The traffic of every client the server ever had, the departed and the connected.
     pub traffic: Traffic,
+    /// Connections the server still holds: the clients now, and those whose close is still
+    /// in progress (flushing what they were owed, lingering). None after `stop()`: what this
+    /// counts is memory and descriptors not yet given back.
+    pub connections_held: usize,
     /// Every connected client, in id order.
     pub clients: Vec<ClientInfo>,
 }
@@ -220,9 +224,10 @@ impl fmt::Display for ServerStats {
         writeln!(f, "tcp-server \"{}\" counters ({up})", self.name)?;
         writeln!(
             f,
-            "  clients:      {} connected now, {} ever",
+            "  clients:      {} connected now, {} ever; {} connections held",
             self.clients.len(),
-            self.clients_ever
+            self.clients_ever,
+            self.connections_held
         )?;
         writeln!(
             f,

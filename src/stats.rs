@@ -390,6 +390,7 @@ impl Ledger {
         for (n, counter) in disconnects.0.iter_mut().zip(&self.disconnects) {
             *n = get(counter);
         }
+        let books = lock(&self.books);
         Reading {
             uptime: lock(&self.started).map(|at| at.elapsed()),
             accepted: get(&self.accepted),
@@ -398,7 +399,8 @@ impl Ledger {
             blacklisted: get(&self.blacklisted),
             failed: get(&self.failed),
             disconnects,
-            traffic: lock(&self.books).traffic(),
+            traffic: books.traffic(),
+            held: books.open.len(),
         }
     }
     // ANCHOR_END: read
@@ -415,6 +417,7 @@ pub(crate) struct Reading {
     pub(crate) failed: u64,
     pub(crate) disconnects: Disconnects,
     pub(crate) traffic: Traffic,
+    pub(crate) held: usize,
 }
 
 /// Locks a mutex, carrying on with the data if a panic poisoned it: every critical section

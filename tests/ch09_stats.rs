@@ -137,8 +137,8 @@ fn a_departed_clients_traffic_stays_in_the_totals_exactly_once() {
 }
 
 /// After `stop()` every connection is let go: the totals are what every client exchanged,
-/// counted once; nobody is connected, every client is counted as gone (server shutdown),
-/// and the server reports no uptime.
+/// counted once; nobody is connected and no connection is held, every client is counted as
+/// gone (server shutdown), and the server reports no uptime.
 #[test]
 fn stats_after_stop_keep_every_count() {
     let (server, events) = start(line_config(), true);
@@ -152,6 +152,7 @@ fn stats_after_stop_keep_every_count() {
     want += echoed(1, 6);
     assert_eq!(stats.traffic, want, "totals after stop");
     assert!(stats.clients.is_empty());
+    assert_eq!(stats.connections_held, 0, "every connection was let go");
     assert_eq!(stats.clients_ever, 2);
     assert_eq!(stats.disconnects.get(DisconnectKind::ServerShutdown), 2);
     assert_eq!(stats.disconnects.total(), 2);
@@ -181,7 +182,9 @@ fn output_flushed_by_a_lingering_close_is_counted() {
     drop(c);
     // And still after the connection is let go (stop waits for every lingering close).
     server.stop();
-    assert_eq!(server.stats().traffic.bytes_out, big.len() as u64);
+    let stats = server.stats();
+    assert_eq!(stats.traffic.bytes_out, big.len() as u64);
+    assert_eq!(stats.connections_held, 0);
 }
 
 /// A handler that panics on "boom", else records and echoes like the demo application.
@@ -366,7 +369,7 @@ fn last_heard_mode_and_display() {
     );
     let text = server.stats().to_string();
     for words in [
-        "1 connected now, 2 ever",
+        "1 connected now, 2 ever; ",
         "2 (2 became clients, 0 rejected",
         "in:           5 B, 1 messages",
         "out:          5 B, 1 messages",

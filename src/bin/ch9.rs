@@ -148,9 +148,11 @@ fn run() -> Result<(), Failure> {
         after.disconnects.get(DisconnectKind::ServerShutdown),
         2,
     )?;
+    check("connections held", after.connections_held as u64, 0)?;
     say(&format!(
-        "after stop(): {} connected, disconnects {}",
+        "after stop(): {} connected, {} connections held, disconnects {}",
         after.clients.len(),
+        after.connections_held,
         after.disconnects
     ));
     say("  every connection was let go and folded into the totals once: they still add up");
