@@ -286,6 +286,65 @@ fn an_expired_hold_is_counted_as_such() {
     assert_eq!(stats.disconnects.total(), 1);
 }
 
+/// Keep-alives are counted each way and kept in the totals: the three the client sends, and
+/// every one the server sent, which the client reads to the end of the stream after `stop()`.
+#[test]
+fn keepalives_are_counted_both_ways() {
+    let config = Config {
+        framing: "length".parse().unwrap(),
+        keepalive: Some(KeepAliveConfig {
+            interval: Some(Duration::from_millis(20)),
+            hold: Duration::from_secs(5),
+            tick: Duration::from_millis(10),
+        }),
+        ..Config::default()
+    };
+    let (server, events) = start(config, false);
+    let (mut c, id) = join(&server, &events);
+    // Three header-only frames (keep-alives), then one message: once the message is
+    // delivered, the keep-alives before it have been counted.
+    write(&mut c, &[0, 2, 0, 2, 0, 2, 0, 3, b'x']);
+    assert_eq!(events.expect_message(TIMEOUT).unwrap(), (id, b"x".to_vec()));
+    // At least one keep-alive from the server.
+    assert_eq!(read_n(&mut c, 2), [0, 2]);
+    let live = server.stats();
+    assert_eq!(live.traffic.keepalives_in, 3, "keep-alives in, live");
+    assert!(live.traffic.keepalives_out >= 1);
+    server.stop();
+    let mut rest = Vec::new();
+    c.read_to_end(&mut rest).unwrap();
+    assert!(
+        rest.chunks(2).all(|f| f == [0, 2]),
+        "only keep-alives were sent"
+    );
+    let stats = server.stats();
+    assert_eq!(stats.traffic.keepalives_in, 3, "keep-alives in, after stop");
+    assert_eq!(
+        stats.traffic.keepalives_out,
+        1 + rest.len() as u64 / 2,
+        "keep-alives out = the frames the client read"
+    );
+    assert_eq!(stats.traffic.messages_in, 1);
+}
+
+/// "Last heard" is when the server last read from the client: never before its first bytes,
+/// and after them no longer ago than the moment the client sent.
+#[test]
+fn last_heard_follows_the_clients_bytes() {
+    let (server, events) = start(line_config(), true);
+    let (mut c, id) = join(&server, &events);
+    assert_eq!(server.client_info(id).unwrap().last_heard, None);
+    let sent = std::time::Instant::now();
+    round_trip(&mut c, "ping");
+    let heard = server.client_info(id).unwrap().last_heard.expect("heard");
+    // The server read after `sent`; the figure is kept in whole milliseconds.
+    let bound = sent.elapsed() + Duration::from_millis(1);
+    assert!(
+        heard <= bound,
+        "heard {heard:?} ago, but the client sent only {bound:?} ago"
+    );
+}
+
 /// At a cap of two clients, a third connection is accepted by the kernel, rejected by the
 /// server, and counted as such; clients ever counts those that got in, across a departure.
 #[test]
