@@ -327,12 +327,16 @@ fn keepalives_are_counted_both_ways() {
     assert_eq!(stats.traffic.messages_in, 1);
 }
 
-/// "Last heard" is when the server last read from the client: never before its first bytes,
-/// and after them no longer ago than the moment the client sent.
+/// "Last heard" is when the server last read from the client: never before its first bytes
+/// (not even after a quiet spell), and after them no longer ago than the moment the client
+/// sent, however long it was connected before.
 #[test]
 fn last_heard_follows_the_clients_bytes() {
     let (server, events) = start(line_config(), true);
     let (mut c, id) = join(&server, &events);
+    assert_eq!(server.client_info(id).unwrap().last_heard, None);
+    // A quiet spell first, so that "connected" and "heard" are far enough apart to tell.
+    assert!(events.nothing_more_within(Duration::from_millis(50)));
     assert_eq!(server.client_info(id).unwrap().last_heard, None);
     let sent = std::time::Instant::now();
     round_trip(&mut c, "ping");
