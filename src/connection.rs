@@ -16,7 +16,7 @@ use std::cell::RefCell;
 use std::collections::VecDeque;
 use std::io::{self, IoSlice, Write};
 use std::net::TcpStream;
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 
 use crate::client::{Client, ClientId};
@@ -69,6 +69,10 @@ pub(crate) struct Connection {
     pub(crate) keepalive: Mutex<Option<TimerHandle>>,
     /// The timer that sends the server's own keep-alives to this client.
     pub(crate) keepalive_sender: Mutex<Option<TimerHandle>>,
+    /// Which thread serves the client (chapter 10): 0 for the DRS, else the number of a
+    /// thread of its own. A number, not a handle, so that a connection knows nothing of the
+    /// DRS; the serving thread changes it when it hands the client over.
+    pub(crate) served_by: AtomicU64,
 }
 // ANCHOR_END: connection
 
@@ -175,6 +179,7 @@ impl Connection {
             stats: Tally::detached(),
             keepalive: Mutex::new(None),
             keepalive_sender: Mutex::new(None),
+            served_by: AtomicU64::new(0),
         }
     }
 

@@ -135,7 +135,7 @@ pub fn serve_until_stdin_closes(server: &TcpServer, prefix: &str) {
             Input::Line(line) if line.trim() == "stats" => {
                 printer::say(server.stats().to_string().trim_end());
             }
-            Input::Line(_) => {}
+            Input::Line(_) | Input::Bad(_) => {}
             Input::Eof => break "stdin closed",
             Input::Signal => break "interrupted",
         }
@@ -154,6 +154,19 @@ pub fn chapter_main<E: fmt::Display>(
     chapter: &str,
     listen_config: Config,
     echo: bool,
+    script: impl FnOnce() -> Result<(), E>,
+) -> ExitCode {
+    chapter_main_with(chapter, listen_config, echo, |_| {}, script)
+}
+// ANCHOR_END: chapter_main
+
+/// [`chapter_main`], with `setup` applied to the `--listen` server once it runs (for
+/// example a chapter's mode switched on).
+pub fn chapter_main_with<E: fmt::Display>(
+    chapter: &str,
+    listen_config: Config,
+    echo: bool,
+    setup: impl FnOnce(&TcpServer),
     script: impl FnOnce() -> Result<(), E>,
 ) -> ExitCode {
     if let Err(e) = crate::sys::raise_fd_limit() {
@@ -180,6 +193,7 @@ pub fn chapter_main<E: fmt::Display>(
                 .and_then(|s| s.start().map(|_| s));
             match started {
                 Ok(server) => {
+                    setup(&server);
                     serve_until_stdin_closes(&server, &prefix);
                     (ExitCode::SUCCESS, None)
                 }
@@ -199,7 +213,6 @@ pub fn chapter_main<E: fmt::Display>(
     }
     code
 }
-// ANCHOR_END: chapter_main
 
 /// The standard timeout of demonstrations: generous, because it is only reached on failure.
 pub const TIMEOUT: Duration = Duration::from_secs(10);
@@ -273,7 +286,7 @@ pub fn serve_model_until_stdin_closes(server: &mut crate::models::ModelServer, p
             Input::Line(line) if line.trim() == "show" => {
                 printer::say(format!("{prefix} {:?}", server.stats()));
             }
-            Input::Line(_) => {}
+            Input::Line(_) | Input::Bad(_) => {}
             Input::Eof => break "stdin closed",
             Input::Signal => break "interrupted",
         }

@@ -119,9 +119,8 @@ impl ServerFlags {
     /// The DRS does not read from connected clients (it still writes what they are owed)
     /// (`TCP_SERVER_NOT_LISTENING_CLIENTS`).
     pub const NOT_LISTENING: ServerFlags = ServerFlags(8);
-    /// The course's `TCP_SERVER_CREATE_MULTI_THREADED_CLIENT`: new clients would get a thread
-    /// of their own. Only recorded so far: every client is served by the DRS (threaded
-    /// clients are chapter 10's subject).
+    /// The course's `TCP_SERVER_CREATE_MULTI_THREADED_CLIENT`: every client accepted while it
+    /// is set gets a thread of its own instead of the DRS (chapter 10).
     pub const MULTI_THREADED_CLIENTS: ServerFlags = ServerFlags(16);
 }
 
@@ -284,9 +283,8 @@ impl ServerState {
 
     /// Sets or clears `MULTI_THREADED_CLIENTS`; returns true when that changed something.
     ///
-    /// Legal in every state: it is configuration. Its meaning is chapter 10's: clients
-    /// accepted afterwards get a thread of their own, connected ones stay where they are.
-    /// Until threaded clients exist nothing reads it, and every client is served by the DRS.
+    /// Legal in every state: it is configuration, read when a client is accepted, so it
+    /// applies to clients accepted afterwards and never moves a connected one.
     pub fn set_multi_threaded_clients(&mut self, on: bool) -> bool {
         let was = self.flags.contains(ServerFlags::MULTI_THREADED_CLIENTS);
         if on {

@@ -268,14 +268,12 @@ impl fmt::Display for Disconnects {
 /// holds one and bumps it where things happen.
 pub(crate) struct Ledger {
     /// Connections `accept()` returned. Each then became a client, was rejected at the cap,
-    /// was black-listed, or could not be set up.
+    /// was black-listed (the admission rules count those), or could not be set up.
     accepted: AtomicU64,
     /// Connections that became clients (entered the client DB).
     clients_ever: AtomicU64,
     /// Connections closed at once because the server held its maximum of clients.
     rejected: AtomicU64,
-    /// Connections closed at once because their address is black-listed.
-    blacklisted: AtomicU64,
     /// Connections whose socket could not be set up (reported through `accept_error`).
     failed: AtomicU64,
     /// Clients reported disconnected, by [`DisconnectKind`].
@@ -316,7 +314,6 @@ impl Ledger {
             accepted: AtomicU64::new(0),
             clients_ever: AtomicU64::new(0),
             rejected: AtomicU64::new(0),
-            blacklisted: AtomicU64::new(0),
             failed: AtomicU64::new(0),
             disconnects: Default::default(),
             books: Mutex::new(Books::default()),
@@ -359,13 +356,6 @@ impl Ledger {
         self.rejected.fetch_add(1, Ordering::Relaxed);
     }
 
-    /// A connection was closed at accept because its address is black-listed.
-    // Nothing closes a connection for its address until the black-list exists.
-    #[allow(dead_code)]
-    pub(crate) fn count_blacklisted(&self) {
-        self.blacklisted.fetch_add(1, Ordering::Relaxed);
-    }
-
     /// A connection could not be set up.
     pub(crate) fn count_failed(&self) {
         self.failed.fetch_add(1, Ordering::Relaxed);
@@ -396,7 +386,6 @@ impl Ledger {
             accepted: get(&self.accepted),
             clients_ever: get(&self.clients_ever),
             rejected: get(&self.rejected),
-            blacklisted: get(&self.blacklisted),
             failed: get(&self.failed),
             disconnects,
             traffic: books.traffic(),
@@ -413,7 +402,6 @@ pub(crate) struct Reading {
     pub(crate) accepted: u64,
     pub(crate) clients_ever: u64,
     pub(crate) rejected: u64,
-    pub(crate) blacklisted: u64,
     pub(crate) failed: u64,
     pub(crate) disconnects: Disconnects,
     pub(crate) traffic: Traffic,
