@@ -390,6 +390,30 @@ fn clients_ever_and_rejections_at_the_cap() {
     assert_eq!((stats.blacklisted, stats.failed), (0, 0));
 }
 
+/// A connection from a black-listed address is accepted by the kernel and closed at once:
+/// counted as accepted and black-listed, never as a client.
+#[test]
+fn black_listed_connections_are_counted_apart() {
+    let (server, events) = start(line_config(), false);
+    server.block("127.0.0.1".parse().unwrap());
+    let refused = connect(addr(&server));
+    match events.next(TIMEOUT) {
+        Some(Event::Rejected(peer)) => assert_eq!(peer, refused.local_addr().unwrap()),
+        other => panic!("expected the black-listed connection to be rejected, got {other:?}"),
+    }
+    let stats = server.stats();
+    assert_eq!(
+        (
+            stats.accepted,
+            stats.blacklisted,
+            stats.clients_ever,
+            stats.rejected
+        ),
+        (1, 1, 0, 0),
+        "accepted = black-listed here"
+    );
+}
+
 /// Uptime is absent before the first start and after a stop, and never goes backwards while
 /// the server runs; the counters outlive a restart.
 #[test]
