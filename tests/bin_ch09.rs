@@ -12,47 +12,17 @@ use std::thread;
 use std::time::{Duration, Instant};
 
 use assert_cmd::cargo::cargo_bin;
-use assert_cmd::Command;
 
-/// Reached only when something is broken.
-const TIMEOUT: Duration = Duration::from_secs(30);
+mod story;
+
 /// One wait for one line of a child's output.
 const LINE_TIMEOUT: Duration = Duration::from_secs(10);
-
-/// Every digit run becomes `#`, so that ports, ids, sizes and times compare equal; and the
-/// poller line names no backend (CI runs the tests with each).
-fn without_figures(line: &str) -> String {
-    if line.contains("poller:") {
-        return "poller line".to_string();
-    }
-    let mut out = String::new();
-    for c in line.chars() {
-        if c.is_ascii_digit() {
-            if !out.ends_with('#') {
-                out.push('#');
-            }
-        } else {
-            out.push(c);
-        }
-    }
-    out
-}
 
 /// `ch9` runs its story and exits 0: every line carries `[ch9]`, the counters are shown and
 /// checked, and the book's "Run it" is what it prints, figures aside.
 #[test]
 fn ch9_tells_the_statistics_story() {
-    let assert = Command::new(cargo_bin("ch9"))
-        .timeout(TIMEOUT)
-        .assert()
-        .success();
-    let out = String::from_utf8_lossy(&assert.get_output().stdout).into_owned();
-    for line in out.lines().filter(|l| !l.is_empty()) {
-        assert!(
-            line.starts_with("[ch9]"),
-            "unprefixed line {line:?}:\n{out}"
-        );
-    }
+    let out = story::story_matches_the_book("ch9");
     for words in [
         "rejected by the server at its cap",
         "peer closed",
@@ -63,17 +33,6 @@ fn ch9_tells_the_statistics_story() {
     ] {
         assert!(out.contains(words), "ch9 never says {words:?}:\n{out}");
     }
-    let shown = std::fs::read_to_string(concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/book/src/output/ch9.txt"
-    ))
-    .unwrap();
-    let told: Vec<String> = out.lines().map(without_figures).collect();
-    let shown: Vec<String> = shown.lines().map(without_figures).collect();
-    assert_eq!(
-        told, shown,
-        "book/src/output/ch9.txt is no longer what ch9 prints; paste a fresh run into it"
-    );
 }
 
 /// A running child, its stdin, and its stdout line by line. Dropping it kills the child.
