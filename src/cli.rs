@@ -46,6 +46,7 @@ commands:
   run tcp-server <name> send-msg <ip> <port> <message>
   show tcp-server [<name>]                      one server, or all of them
   show tcp-server <name> clients                its clients only
+  show tcp-server <name> stats                  every counter of the server and its clients
   show history                                  the commands typed so far
   show help | help                              this text
   exit                                          stop every server and leave (also Ctrl-D)";
@@ -73,7 +74,7 @@ const CONFIG_KEYWORDS: &str = "start, stop, abort, [no] disable-conn-accept, \
 const RUN_KEYWORDS: &str = "client disconnect <ip> <port>, \
 client migrate <ip> <port> threaded|multiplexed, or send-msg <ip> <port> <message>";
 /// The keywords after `show tcp-server <name>`.
-const SHOW_KEYWORDS: &str = "clients";
+const SHOW_KEYWORDS: &str = "clients or stats";
 
 // ANCHOR: command
 /// One parsed shell command.
@@ -127,6 +128,8 @@ pub enum Command {
     Show(Option<String>),
     /// `show tcp-server <name> clients`.
     ShowClients(String),
+    /// `show tcp-server <name> stats`.
+    ShowStats(String),
     /// `show history`.
     ShowHistory,
     /// `help` or `show help`.
@@ -259,8 +262,9 @@ fn parse_show(words: &[&str]) -> Result<Command, ParseError> {
     match rest {
         [] => Ok(Command::Show(Some(name))),
         ["clients"] => Ok(Command::ShowClients(name)),
-        ["clients", extra, ..] => err(format!(
-            "show tcp-server {name} clients: unexpected {}; it takes nothing after it",
+        ["stats"] => Ok(Command::ShowStats(name)),
+        [word @ ("clients" | "stats"), extra, ..] => err(format!(
+            "show tcp-server {name} {word}: unexpected {}; it takes nothing after it",
             shown(extra)
         )),
         [other, ..] => err(format!(
@@ -763,6 +767,7 @@ impl Shell {
                 ))
             }
             Command::Show(Some(name)) => Ok(show(self.get(&name)?)),
+            Command::ShowStats(name) => Ok(self.get(&name)?.stats().to_string()),
             Command::Show(None) if self.servers.is_empty() => Ok("no tcp-server yet".into()),
             Command::Show(None) => Ok(self.servers.values().map(show).collect()),
             Command::ShowClients(name) => Ok(self.clients_text(&name)?),
@@ -1184,6 +1189,21 @@ mod tests {
         for addr in ["127.0.0.1", "::1", "[::1]", "localhost", "my.host.example"] {
             assert!(looks_like_address(addr), "{addr}");
         }
+    }
+
+    /// `show tcp-server <name> stats` asks for the counters; another word after the name is
+    /// refused, naming it.
+    #[test]
+    fn parses_show_stats() {
+        assert_eq!(
+            ok("show tcp-server s2 stats"),
+            Command::ShowStats("s2".into())
+        );
+        assert_eq!(ok("show tcp-server s2"), Command::Show(Some("s2".into())));
+        let e = fails("show tcp-server s2 statz");
+        assert!(e.contains("statz") && e.contains("stats"), "{e}");
+        let e = fails("show tcp-server s2 stats now");
+        assert!(e.contains("now") && e.contains("nothing after it"), "{e}");
     }
 
     /// `DEFAULT_PORT` is the port of `DEFAULT_ADDR`.

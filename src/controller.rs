@@ -41,6 +41,7 @@ use crate::keepalive::{KeepAlive, KeepAliveConfig, KeepAliveHost};
 use crate::multiplexer::{self, DrsHost, DrsLink, DrsSettings, Routes};
 use crate::select::{Interest, PollSet};
 use crate::state::{ClientFlags, ServerFlags, ServerState, StateError};
+use crate::stats::Ledger;
 
 /// How long the CAS waits, at the connection cap, for the DRS to finish a turn with a client
 /// whose peer is gone before it judges that client itself: a turn on a dead socket is one
@@ -141,6 +142,8 @@ pub(crate) struct Shared {
     /// Who may become a client: the connection cap and the black-list, both changeable
     /// while the server runs.
     pub(crate) admission: Admission,
+    /// The server's counters (chapter 9).
+    pub(crate) ledger: Arc<Ledger>,
 }
 // ANCHOR_END: shared
 
@@ -207,6 +210,7 @@ impl TcpServer {
             next_id: AtomicU64::new(1),
             keepalive,
             admission,
+            ledger: Arc::new(Ledger::new()),
         };
         Ok(TcpServer {
             handle: ServerHandle {
@@ -283,6 +287,7 @@ impl TcpServer {
         lock(&shared.state)
             .start()
             .map_err(|e| shared.state_error(e))?;
+        shared.ledger.started();
         Ok(())
     }
     // ANCHOR_END: start
@@ -312,6 +317,7 @@ impl TcpServer {
         shared.client_threads.join_all();
         shared.stop_keepalive();
         let _ = lock(&shared.state).stop();
+        shared.ledger.stopped();
         *lock(&shared.local_addr) = None;
         let leftovers: Vec<Arc<Connection>> =
             shared.db.drain().into_iter().map(|(_, c)| c).collect();
@@ -525,6 +531,7 @@ impl Shared {
     /// it in the DB, tell the application, ask the DRS to listen to it.
     fn process_new_client(self: &Arc<Self>, stream: TcpStream, peer: SocketAddr) {
         let handle = self.handle();
+        self.ledger.count_accepted();
         if self.admission.refuses(peer.ip()) {
             drop(stream);
             let why = format!("{} is black-listed", peer.ip());
@@ -534,6 +541,7 @@ impl Shared {
         let conn = match self.new_connection(stream, peer) {
             Ok(conn) => Arc::new(conn),
             Err(e) => {
+                self.ledger.count_failed();
                 let _ = call(|| self.handler.accept_error(&handle, &e));
                 return;
             }
@@ -554,6 +562,7 @@ impl Shared {
                 }
             }
             drop(conn); // closes the socket
+            self.ledger.count_rejected();
             let why = format!(
                 "the server already holds its maximum of {} clients",
                 full.max
@@ -561,6 +570,7 @@ impl Shared {
             let _ = call(|| self.handler.rejected(&handle, peer, &why));
             return;
         }
+        self.ledger.count_client();
         self.keepalive.arm(self, &conn, self.sends_keepalives());
         let panicked = call(|| self.handler.connected(&handle, &conn.client)).err();
         let mut announce = lock(&conn.announce);
@@ -724,11 +734,13 @@ impl Shared {
         stream.set_nodelay(true)?;
         let local = stream.local_addr()?;
         let id = ClientId(self.next_id.fetch_add(1, Ordering::Relaxed));
-        Ok(Connection::new(
+        let mut conn = Connection::new(
             Client::new(id, peer, local),
             stream,
             Arc::clone(&self.budget),
-        ))
+        );
+        conn.stats = self.ledger.open(id);
+        Ok(conn)
     }
 
     // ANCHOR: queue_output
@@ -781,6 +793,7 @@ impl Shared {
     /// tell the application (now, or once `connected` has returned).
     fn finish_close(self: &Arc<Self>, conn: &Connection, reason: DisconnectReason) {
         conn.closed.store(true, Ordering::SeqCst);
+        self.ledger.count_disconnect(&reason);
         self.keepalive.disarm(conn);
         {
             let mut announce = lock(&conn.announce);
@@ -808,6 +821,8 @@ impl Shared {
             reading_paused: conn.paused.load(Ordering::Relaxed),
             keepalives_out: s.keepalives_out.load(Ordering::Relaxed),
             keepalives_in: s.keepalives_in.load(Ordering::Relaxed),
+            connected_for: conn.client.connected_for(),
+            last_heard: s.last_heard(),
             hold_remaining: self.keepalive.remaining(conn),
             flags: self.client_flags(conn),
         }

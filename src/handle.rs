@@ -12,7 +12,7 @@ use crate::connection::{lock, Connection};
 use crate::controller::{ServerHandle, TcpServer};
 use crate::demarcation::Framing;
 use crate::error::{DisconnectReason, SendError, ServerError};
-use crate::info::{ClientInfo, ServerInfo};
+use crate::info::{ClientInfo, ServerInfo, ServerStats};
 use crate::state::ServerFlags;
 
 impl ServerHandle {
@@ -333,5 +333,39 @@ impl TcpServer {
     /// See [`ServerHandle::blacklisted_count`].
     pub fn blacklisted_count(&self) -> u64 {
         self.handle.blacklisted_count()
+    }
+}
+
+/// Chapter 9's counters.
+impl ServerHandle {
+    // ANCHOR: stats
+    /// Every counter of the server, and of each connected client.
+    pub fn stats(&self) -> ServerStats {
+        let shared = &self.shared;
+        let counters = shared.ledger.read();
+        let clients = shared.db.snapshot();
+        ServerStats {
+            name: shared.name.clone(),
+            uptime: counters.uptime,
+            max_clients: shared.admission.max_clients(),
+            accepted: counters.accepted,
+            clients_ever: counters.clients_ever,
+            rejected: counters.rejected,
+            blacklisted: shared.admission.blacklisted(),
+            failed: counters.failed,
+            disconnects: counters.disconnects,
+            traffic: counters.traffic,
+            connections_held: counters.held,
+            clients: clients.iter().map(|(_, c)| shared.client_info(c)).collect(),
+        }
+    }
+    // ANCHOR_END: stats
+}
+
+/// Chapter 9's counters, on the server itself.
+impl TcpServer {
+    /// See [`ServerHandle::stats`].
+    pub fn stats(&self) -> ServerStats {
+        self.handle.stats()
     }
 }

@@ -22,6 +22,7 @@
 //! | [`wheel_timer`] | 8 | the WheelTimer library |
 //! | `linger` | 8 | the lingering close (flush, half-close, drain, close) |
 //! | [`keepalive`] | 8 | the keep-alive (hold) timer per client |
+//! | [`stats`] | 9 | the per-client `conn` counters of TcpClient, taken to the whole server |
 //! | [`client_thread`] | 10 | TcpClient::StartThread / ClientThreadFunction, the controller's client migration |
 //! | [`admission`] | 2, CLI | the connection cap and the black-list (`max-clients`, `black-list` in TcpCmdCodes.h) |
 //! | [`cli`] | 1 on | the CommandParser CLI of `testapp` (`config tcp-server …`, `show …`) |
@@ -68,6 +69,7 @@ pub mod recorder;
 pub mod select;
 #[cfg_attr(feature = "ex07", path = "../chapters/ex07_state.rs")]
 pub mod state;
+pub mod stats;
 pub mod sys;
 #[doc(hidden)]
 pub mod tcpclient;
@@ -82,8 +84,9 @@ pub use config::Config;
 pub use controller::{Handler, ServerHandle, TcpServer};
 pub use demarcation::{ByteOrder, FrameError, Framing, ProtocolError};
 pub use error::{DisconnectReason, MigrateError, SendError, ServerError};
-pub use info::{ClientInfo, ServerInfo};
+pub use info::{ClientInfo, ServerInfo, ServerStats};
 pub use keepalive::KeepAliveConfig;
 pub use poller::PollerKind;
 pub use state::{ClientFlags, ServerFlags, StateError};
+pub use stats::{DisconnectKind, Disconnects, Traffic};
 pub use sys::raise_fd_limit;

@@ -664,7 +664,7 @@ impl<H: DrsHost> Drs<H> {
                 Ok(0) => break TurnEnd::Close(end_of_stream(conn, inbox)),
                 Ok(n) => {
                     bytes += n;
-                    conn.stats.bytes_in.fetch_add(n as u64, Ordering::Relaxed);
+                    conn.stats.received(n);
                     // Less than asked for: the socket is drained for now. The turn ends after
                     // these bytes, saving a read that would only say "would block" (the poller
                     // is level-triggered: anything arriving later is reported).
