@@ -623,7 +623,7 @@ fn a_client_can_be_placed_from_connected() {
     struct Alternate;
     impl Handler for Alternate {
         fn connected(&self, server: &ServerHandle, client: &Client) {
-            let to = if client.id.0 % 2 == 0 {
+            let to = if client.id.0.is_multiple_of(2) {
                 ClientMode::Threaded
             } else {
                 ClientMode::Multiplexed
@@ -651,7 +651,7 @@ fn a_client_can_be_placed_from_connected() {
                 .map(|c| &c.id)
                 .max()
                 .expect("a client");
-            let want = if id.0 % 2 == 0 {
+            let want = if id.0.is_multiple_of(2) {
                 ClientMode::Threaded
             } else {
                 ClientMode::Multiplexed
