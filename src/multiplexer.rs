@@ -868,6 +868,14 @@ impl<H: DrsHost> Drs<H> {
 
 // ANCHOR_END: linger
 
+/// Tells a waiting `migrate` (if any) whether the client was handed over (chapter 10).
+#[cfg_attr(feature = "ex10", allow(dead_code))]
+fn reply(done: Option<mpsc::Sender<bool>>, moved: bool) {
+    if let Some(done) = done {
+        let _ = done.send(moved);
+    }
+}
+
 // ANCHOR: end_of_stream
 /// Why a client whose stream ended goes: a write error already met, a message cut short by
 /// the end, or simply the peer closing.
