@@ -20,6 +20,7 @@ use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 
 use crate::client::{Client, ClientId};
+use crate::connector::ActiveLink;
 use crate::error::{DisconnectReason, SendError};
 use crate::wheel_timer::TimerHandle;
 
@@ -68,6 +69,9 @@ pub(crate) struct Connection {
     pub(crate) keepalive: Mutex<Option<TimerHandle>>,
     /// The timer that sends the server's own keep-alives to this client.
     pub(crate) keepalive_sender: Mutex<Option<TimerHandle>>,
+    /// Set when the server dialled this connection itself (chapter 11): how its end reaches
+    /// the connector that will make it again. Its presence is the `ACTIVE` flag.
+    pub(crate) active: Option<ActiveLink>,
 }
 // ANCHOR_END: connection
 
@@ -185,6 +189,7 @@ impl Connection {
             stats: Stats::default(),
             keepalive: Mutex::new(None),
             keepalive_sender: Mutex::new(None),
+            active: None,
         }
     }
 

@@ -22,6 +22,7 @@
 //! | [`wheel_timer`] | 8 | the WheelTimer library |
 //! | `linger` | 8 | the lingering close (flush, half-close, drain, close) |
 //! | [`keepalive`] | 8 | the keep-alive (hold) timer per client |
+//! | [`connector`] | 11 | TcpClient.cpp's `CreateActiveClient`, `TryClientConnect`, `connect_retry_fn` (the server in client mode) |
 //! | [`cli`] | 1 on | the CommandParser CLI of `testapp` (`config tcp-server …`, `show …`) |
 //! | [`demo`] | all | helpers shared by the chapter binaries `chN` |
 //! | `recorder`, `printer`, `console` | all | the demo application, the stdout printer thread, stdin and Ctrl-C (shared by the shell and the chapter binaries) |
@@ -40,6 +41,7 @@ pub mod client;
 pub mod client_db;
 pub mod config;
 mod connection;
+pub mod connector;
 #[doc(hidden)]
 pub mod console;
 pub mod controller;
@@ -69,9 +71,10 @@ pub mod wheel_timer;
 
 pub use client::{Client, ClientId};
 pub use config::Config;
+pub use connector::{ConnectState, ConnectTarget};
 pub use controller::{Handler, ServerHandle, TcpServer};
 pub use demarcation::{ByteOrder, FrameError, Framing, ProtocolError};
-pub use error::{DisconnectReason, SendError, ServerError};
+pub use error::{ConnectError, DisconnectReason, SendError, ServerError};
 pub use info::{ClientInfo, ServerInfo};
 pub use keepalive::KeepAliveConfig;
 pub use poller::PollerKind;

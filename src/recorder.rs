@@ -36,6 +36,8 @@ pub enum Event {
     Rejected(SocketAddr),
     /// `accept()` failed (the acceptor carries on).
     AcceptError(String),
+    /// A connect of the server in client mode failed (chapter 11): the target and the error.
+    ConnectFailed(SocketAddr, String),
 }
 
 /// What a [`Recorder`] prints as events happen.
@@ -149,6 +151,23 @@ impl Handler for Recorder {
     fn accept_error(&self, _server: &ServerHandle, error: &io::Error) {
         self.say(format_args!("accept() failed, backing off: {error}"));
         self.record(|| Event::AcceptError(error.to_string()));
+    }
+
+    fn connect_failed(
+        &self,
+        _server: &ServerHandle,
+        target: SocketAddr,
+        error: &io::Error,
+        retry_in: Option<Duration>,
+    ) {
+        match retry_in {
+            Some(retry) => self.say(format_args!(
+                "connect to {target} failed: {error}; retrying in {} s",
+                retry.as_secs_f64()
+            )),
+            None => self.say(format_args!("connect to {target} failed: {error}; giving up")),
+        }
+        self.record(|| Event::ConnectFailed(target, error.to_string()));
     }
 }
 
