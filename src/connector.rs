@@ -633,7 +633,14 @@ mod tests {
         first.ended();
         let second = link.hand_over_link();
         first.ended();
-        assert!(lock(&link.state).ended < lock(&link.state).handed);
+        let (ended, handed) = {
+            let st = lock(&link.state);
+            (st.ended, st.handed)
+        };
+        assert!(
+            ended < handed,
+            "an earlier client's end is not the latest's"
+        );
         drop(second);
         assert!(!link.wait_end());
     }

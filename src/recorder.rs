@@ -165,7 +165,9 @@ impl Handler for Recorder {
                 "connect to {target} failed: {error}; retrying in {} s",
                 retry.as_secs_f64()
             )),
-            None => self.say(format_args!("connect to {target} failed: {error}; giving up")),
+            None => self.say(format_args!(
+                "connect to {target} failed: {error}; giving up"
+            )),
         }
         self.record(|| Event::ConnectFailed(target, error.to_string()));
     }
