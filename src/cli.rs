@@ -14,7 +14,7 @@ use std::time::Duration;
 use crate::config::Config;
 use crate::controller::TcpServer;
 use crate::demarcation::{Framing, ParseFramingError};
-use crate::error::{SendError, ServerError};
+use crate::error::{ConnectError, SendError, ServerError};
 use crate::keepalive::KeepAliveConfig;
 use crate::recorder::{Print, Recorder};
 
@@ -33,6 +33,9 @@ commands:
   config tcp-server <name> [no] disable-conn-accept    stop (resume) accepting new connections
   config tcp-server <name> [no] disable-client-listen  stop (resume) reading from clients
   config tcp-server <name> ka-interval <seconds>  keep-alive interval (hold = 1.5 x); 0 turns it off
+  config tcp-server <name> [no] connect <ip> <port>  connect out to a server (retried), or stop
+  config tcp-server <name> connect-retry <seconds>   wait between connect attempts (default 10)
+  config tcp-server <name> [no] reconnect       make a connection again after it ends (default on)
   run tcp-server <name> client disconnect <ip> <port>
   run tcp-server <name> send-msg <text> <ip> <port>
   show tcp-server [<name>]                      one server, or all of them
@@ -68,6 +71,16 @@ pub enum Command {
         text: String,
         peer: SocketAddr,
     },
+    /// `config tcp-server <name> [no] connect <ip> <port>` (chapter 11).
+    Connect {
+        name: String,
+        target: SocketAddr,
+        connect: bool,
+    },
+    /// `config tcp-server <name> connect-retry <seconds>`.
+    ConnectRetry { name: String, interval: Duration },
+    /// `config tcp-server <name> [no] reconnect`.
+    Reconnect { name: String, reconnect: bool },
     /// `show tcp-server [<name>]`.
     Show(Option<String>),
     /// `help`.
@@ -147,6 +160,9 @@ fn parse_config(words: &[&str]) -> Result<Command, ParseError> {
         return err("config tcp-server: expected a server name");
     };
     let name = name.to_string();
+    if let Some(command) = parse_connect(&name, rest) {
+        return command;
+    }
     match rest {
         [] => Ok(Command::Create {
             name,
@@ -203,6 +219,56 @@ fn parse_config(words: &[&str]) -> Result<Command, ParseError> {
     }
 }
 
+// ANCHOR: parse_connect
+/// The server in client mode's settings (chapter 11), or `None` when `rest` is none of them.
+fn parse_connect(name: &str, rest: &[&str]) -> Option<Result<Command, ParseError>> {
+    let name = name.to_string();
+    let command = match rest {
+        ["connect", ip, port] => parse_peer(ip, port).map(|target| Command::Connect {
+            name,
+            target,
+            connect: true,
+        }),
+        ["no", "connect", ip, port] => parse_peer(ip, port).map(|target| Command::Connect {
+            name,
+            target,
+            connect: false,
+        }),
+        ["connect-retry", secs] => parse_retry(secs).map(|interval| Command::ConnectRetry {
+            name,
+            interval,
+        }),
+        ["reconnect"] => Ok(Command::Reconnect {
+            name,
+            reconnect: true,
+        }),
+        ["no", "reconnect"] => Ok(Command::Reconnect {
+            name,
+            reconnect: false,
+        }),
+        ["connect" | "connect-retry", ..] | ["no", "connect", ..] => err(format!(
+            "config tcp-server {name}: expected `[no] connect <ip> <port>` or `connect-retry <seconds>`"
+        )),
+        _ => return None,
+    };
+    Some(command)
+}
+
+/// The connect-retry bounds: at least 10 ms (a retry loop against a port that refuses at
+/// once must not spin), at most a day.
+fn parse_retry(secs: &str) -> Result<Duration, ParseError> {
+    secs.parse::<f64>()
+        .ok()
+        .filter(|s| s.is_finite() && (0.01..=86_400.0).contains(s))
+        .map(Duration::from_secs_f64)
+        .ok_or_else(|| {
+            ParseError(format!(
+                "connect-retry: {secs:?} is not a number of seconds from 0.01 to 86400; expected e.g. 10 or 0.1"
+            ))
+        })
+}
+// ANCHOR_END: parse_connect
+
 fn parse_run(words: &[&str]) -> Result<Command, ParseError> {
     let rest = expect_tcp_server(words, "run")?;
     let Some((name, rest)) = rest.split_first() else {
@@ -255,6 +321,8 @@ pub enum ShellError {
     Server(ServerError),
     /// A message could not be queued for the client.
     Send(SendError),
+    /// A connect target could not be added or removed (chapter 11).
+    Connect(ConnectError),
 }
 
 impl fmt::Display for ShellError {
@@ -273,6 +341,7 @@ impl fmt::Display for ShellError {
             ),
             ShellError::Server(e) => e.fmt(f),
             ShellError::Send(e) => e.fmt(f),
+            ShellError::Connect(e) => e.fmt(f),
         }
     }
 }
@@ -282,6 +351,7 @@ impl std::error::Error for ShellError {
         match self {
             ShellError::Server(e) => Some(e),
             ShellError::Send(e) => Some(e),
+            ShellError::Connect(e) => Some(e),
             _ => None,
         }
     }
@@ -290,6 +360,12 @@ impl std::error::Error for ShellError {
 impl From<ServerError> for ShellError {
     fn from(e: ServerError) -> ShellError {
         ShellError::Server(e)
+    }
+}
+
+impl From<ConnectError> for ShellError {
+    fn from(e: ConnectError) -> ShellError {
+        ShellError::Connect(e)
     }
 }
 
@@ -406,6 +482,9 @@ impl Shell {
                 server.send(client.id, text.as_bytes())?;
                 Ok(format!("sent {} bytes to client {}", text.len(), client.id))
             }
+            Command::Connect { .. } | Command::ConnectRetry { .. } | Command::Reconnect { .. } => {
+                self.execute_connect(command)
+            }
             Command::Show(Some(name)) => Ok(self.get(&name)?.server.show()),
             Command::Show(None) if self.servers.is_empty() => Ok("no tcp-server yet".into()),
             Command::Show(None) => Ok(self.servers.values().map(|e| e.server.show()).collect()),
@@ -414,6 +493,64 @@ impl Shell {
         }
     }
     // ANCHOR_END: execute
+
+    // ANCHOR: execute_connect
+    /// The server in client mode's commands (chapter 11). They apply to a running server at
+    /// once and are kept by a stopped one.
+    fn execute_connect(&mut self, command: Command) -> Result<String, ShellError> {
+        match command {
+            Command::Connect {
+                name,
+                target,
+                connect: true,
+            } => {
+                let server = &self.get(&name)?.server;
+                server.connect(target)?;
+                let (retry, _) = server.handle().connect_settings();
+                Ok(format!(
+                    "tcp-server \"{name}\" connects to {target} (retrying every {} s until it succeeds)",
+                    retry.as_secs_f64()
+                ))
+            }
+            Command::Connect {
+                name,
+                target,
+                connect: false,
+            } => {
+                self.get(&name)?.server.cancel_connect(target)?;
+                Ok(format!(
+                    "tcp-server \"{name}\" no longer connects to {target}"
+                ))
+            }
+            Command::ConnectRetry { name, interval } => {
+                let entry = self
+                    .servers
+                    .get_mut(&name)
+                    .ok_or_else(|| ShellError::UnknownServer(name.clone()))?;
+                entry.server.set_connect_retry(interval);
+                // Kept in the settings too, should the shell rebuild the server.
+                entry.config.connect_retry = interval;
+                Ok(format!(
+                    "tcp-server \"{name}\": connect retry every {} s",
+                    interval.as_secs_f64()
+                ))
+            }
+            Command::Reconnect { name, reconnect } => {
+                let entry = self
+                    .servers
+                    .get_mut(&name)
+                    .ok_or_else(|| ShellError::UnknownServer(name.clone()))?;
+                entry.server.set_reconnect(reconnect);
+                entry.config.reconnect = reconnect;
+                Ok(format!(
+                    "tcp-server \"{name}\": reconnect {}",
+                    if reconnect { "on" } else { "off" }
+                ))
+            }
+            _ => Ok(String::new()),
+        }
+    }
+    // ANCHOR_END: execute_connect
 
     /// Stops every server (what `exit`, end of input and Ctrl-C do).
     pub fn stop_all(&mut self) {
@@ -493,6 +630,10 @@ impl Shell {
         config.keepalive = (!interval.is_zero()).then(|| KeepAliveConfig::with_interval(interval));
         let addr = entry.addr.clone();
         let server = self.build(name, &addr, config.clone())?;
+        // Connect targets are configuration of the server being replaced: carry them over.
+        for target in entry.server.connect_targets() {
+            server.connect(target.addr)?;
+        }
         let text = match &config.keepalive {
             Some(ka) => format!("tcp-server \"{name}\": keep-alive {ka}"),
             None => format!("tcp-server \"{name}\": keep-alive off"),
@@ -568,6 +709,50 @@ mod tests {
             })
         );
         assert_eq!(parse("   ").unwrap(), None);
+    }
+
+    /// The server in client mode's commands parse, with fractions of a second; bad words
+    /// are named.
+    #[test]
+    fn parses_the_connect_commands() {
+        assert_eq!(
+            parse("config tcp-server d connect 127.0.0.1 5000").unwrap(),
+            Some(Command::Connect {
+                name: "d".into(),
+                target: "127.0.0.1:5000".parse().unwrap(),
+                connect: true
+            })
+        );
+        assert_eq!(
+            parse("config tcp-server d no connect ::1 5000").unwrap(),
+            Some(Command::Connect {
+                name: "d".into(),
+                target: "[::1]:5000".parse().unwrap(),
+                connect: false
+            })
+        );
+        assert_eq!(
+            parse("config tcp-server d connect-retry 0.1").unwrap(),
+            Some(Command::ConnectRetry {
+                name: "d".into(),
+                interval: Duration::from_millis(100)
+            })
+        );
+        assert_eq!(
+            parse("config tcp-server d no reconnect").unwrap(),
+            Some(Command::Reconnect {
+                name: "d".into(),
+                reconnect: false
+            })
+        );
+        for bad in ["0", "-1", "1e20", "NaN", "soon"] {
+            let e = parse(&format!("config tcp-server d connect-retry {bad}")).unwrap_err();
+            assert!(e.0.contains(bad) && e.0.contains("0.01 to 86400"), "{e}");
+        }
+        let e = parse("config tcp-server d connect nowhere 1").unwrap_err();
+        assert!(e.0.contains("nowhere"), "{e}");
+        let e = parse("config tcp-server d connect 127.0.0.1").unwrap_err();
+        assert!(e.0.contains("connect <ip> <port>"), "{e}");
     }
 
     /// `DEFAULT_PORT` is the port of `DEFAULT_ADDR`.

@@ -22,6 +22,7 @@ use crate::client::{Client, ClientId};
 use crate::controller::{Handler, ServerHandle};
 use crate::error::DisconnectReason;
 use crate::printer;
+use crate::state::ClientFlags;
 
 /// One event the server reported to the application.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -109,11 +110,23 @@ impl Recorder {
 }
 
 impl Handler for Recorder {
-    fn connected(&self, _server: &ServerHandle, client: &Client) {
-        self.say(format_args!(
-            "client {} connected from {}",
-            client.id, client.peer_addr
-        ));
+    fn connected(&self, server: &ServerHandle, client: &Client) {
+        if self.print.prefix.is_some() {
+            let active = server
+                .client_info(client.id)
+                .is_some_and(|info| info.flags.contains(ClientFlags::ACTIVE));
+            if active {
+                self.say(format_args!(
+                    "client {} connected to {} (active: this server dialled it)",
+                    client.id, client.peer_addr
+                ));
+            } else {
+                self.say(format_args!(
+                    "client {} connected from {}",
+                    client.id, client.peer_addr
+                ));
+            }
+        }
         self.record(|| Event::Connected(client.clone()));
     }
 
