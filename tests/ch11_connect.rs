@@ -93,6 +93,11 @@ fn retries_until_a_listener_appears() {
         "{:?}",
         a.connect_targets()
     );
+    assert!(
+        a.connect_targets()[0].failures >= 2,
+        "{:?}",
+        a.connect_targets()
+    );
     let (b, b_events) = peer(target);
     b.start().unwrap();
     let id = expect_active_connect(&a_events, target);
@@ -182,6 +187,35 @@ fn no_reconnect_leaves_it_ended() {
         .iter()
         .all(|e| !matches!(e, Event::Connected(_))));
     assert_eq!(a.connect_targets()[0].state, ConnectState::Finished);
+}
+
+/// A reconnect waits the interval too, so a peer that accepts and closes at once is not
+/// dialled in a loop: with a 20 s interval, no second connect follows the first's end soon.
+#[test]
+fn a_reconnect_waits_the_interval() {
+    let target = free_port();
+    let (b, b_events) = peer(target);
+    b.start().unwrap();
+    let (a, a_events) = dialler("a9");
+    a.set_connect_retry(Duration::from_secs(20));
+    a.connect(target).unwrap();
+    let id = expect_active_connect(&a_events, target);
+    let at_b = b_events.expect_connected(TIMEOUT).unwrap().id;
+    b.disconnect(at_b);
+    assert_eq!(
+        a_events.expect_disconnected(TIMEOUT).unwrap(),
+        (id, DisconnectReason::PeerClosed)
+    );
+    b_events.expect_disconnected(TIMEOUT).unwrap();
+    assert!(
+        b_events.nothing_more_within(QUIET),
+        "the reconnect came before the interval"
+    );
+    assert!(
+        matches!(a.connect_targets()[0].state, ConnectState::Retrying(_)),
+        "{:?}",
+        a.connect_targets()
+    );
 }
 
 /// `cancel_connect` stops the retries at once: no attempt after it returns, the target is
@@ -308,6 +342,10 @@ fn stop_joins_connector_threads() {
     for _ in 0..2 {
         a.start().unwrap();
         expect_failures_any(&events, 2);
+        assert!(
+            events.nothing_more_within(QUIET),
+            "with a 20 s interval, no second attempt comes this soon"
+        );
         assert!(eventually(2), "{} connector threads", connectors());
         let asked = Instant::now();
         a.stop();
