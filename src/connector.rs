@@ -16,11 +16,11 @@
 //!
 //! What changes in Rust: the course's thread sleeps, and is cancelled by nobody; ours waits on
 //! a condition variable with a timeout, so `cancel` and `stop` wake it at once and join it.
-//! The end of the client is signalled to the connector by an [`ActiveLink`] the connection
+//! The end of the client is signalled to the connector by an `ActiveLink` the connection
 //! carries: the controller's disconnect path marks it, and dropping it (a connection that
 //! never became a client) marks it too, so the connector cannot wait for an end that never
 //! comes. The connector knows nothing of the controller: it asks for the little it needs
-//! through [`ConnectorHost`].
+//! through `ConnectorHost`.
 //!
 //! A server never connects to its own listening address (the course's code would, and
 //! asserts), and a TCP *self-connect* (a connect to a free port of the ephemeral range can
@@ -33,12 +33,11 @@ use std::collections::BTreeMap;
 use std::fmt;
 use std::io;
 use std::net::{IpAddr, SocketAddr, TcpStream, UdpSocket};
-use std::sync::{Arc, Condvar, Mutex};
+use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 use std::thread::{self, JoinHandle};
 use std::time::{Duration, Instant};
 
 use crate::client::ClientId;
-use crate::connection::lock;
 
 // ANCHOR: retry_loop_mod
 // The connector's loop (try, back off, hand over, wait for the end, reconnect) is
@@ -542,6 +541,13 @@ impl Connectors {
             .name(format!("connect-{}", self.server))
             .spawn(move || retry_loop::run(&host, &link, target))
     }
+}
+
+/// A lock that a panicking thread left poisoned is still good here: every change under these
+/// locks is one assignment, never left half done. (Not `connection::lock`: the connection
+/// carries an `ActiveLink`, and the two modules must not import each other.)
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
 fn stop_and_join(targets: Vec<Target>) {
