@@ -104,8 +104,8 @@ impl ServerFlags {
     pub const NOT_ACCEPTING: ServerFlags = ServerFlags(4);
     /// The DRS does not read from clients (`TCP_SERVER_NOT_LISTENING_CLIENTS`).
     pub const NOT_LISTENING: ServerFlags = ServerFlags(8);
-    /// The course's `TCP_SERVER_CREATE_MULTI_THREADED_CLIENT`: new clients would get a thread
-    /// of their own. Only recorded so far (threaded clients are chapter 10's subject).
+    /// The course's `TCP_SERVER_CREATE_MULTI_THREADED_CLIENT`: every client accepted while it
+    /// is set gets a thread of its own (chapter 10).
     pub const MULTI_THREADED_CLIENTS: ServerFlags = ServerFlags(16);
 }
 

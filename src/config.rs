@@ -1,4 +1,6 @@
-//! The server's settings ([`Config`]), fixed for a server's life.
+//! The server's settings ([`Config`]), as a server is created. Two of them can change while it
+//! runs: the connection cap (`TcpServer::set_max_clients`) and keep-alive
+//! (`TcpServer::set_keepalive`); the rest are fixed for the server's life.
 //!
 //! Every bound the server keeps is here, with the reason for its default: how many clients,
 //! how much output may wait for slow readers (per client and for the whole server), how much
@@ -22,7 +24,7 @@ pub struct Config {
     pub backlog: u32,
     /// The connection cap: a connection beyond it is closed at once (see
     /// `Handler::rejected`). Connections whose peer has already gone are reaped before a new
-    /// one is refused.
+    /// one is refused. The initial value: `TcpServer::set_max_clients` changes it.
     pub max_clients: usize,
     /// Backpressure: when a client's queued output reaches this many bytes, the DRS stops
     /// reading from it (TCP's flow control then slows the sender) until the queue drains to
@@ -63,7 +65,8 @@ pub struct Config {
     /// Which kernel call the DRS waits in: `epoll` on Linux (cost grows with the ready
     /// clients), `poll` elsewhere and on request (portable; cost grows with all clients).
     pub poller: PollerKind,
-    /// Keep-alive (chapter 8); `None` disables it.
+    /// Keep-alive (chapter 8); `None` disables it. The initial value:
+    /// `TcpServer::set_keepalive` changes it, on a running server too.
     pub keepalive: Option<KeepAliveConfig>,
     /// The server in client mode (chapter 11): how long a connector waits after a failed
     /// connect (and after its connection ended) before it tries again. 10 s, the course's

@@ -69,6 +69,10 @@ pub(crate) struct Connection {
     pub(crate) keepalive: Mutex<Option<TimerHandle>>,
     /// The timer that sends the server's own keep-alives to this client.
     pub(crate) keepalive_sender: Mutex<Option<TimerHandle>>,
+    /// Which thread serves the client (chapter 10): 0 for the DRS, else the number of a
+    /// thread of its own. A number, not a handle, so that a connection knows nothing of the
+    /// DRS; the serving thread changes it when it hands the client over.
+    pub(crate) served_by: AtomicU64,
     /// Set when the server dialled this connection itself (chapter 11): how its end reaches
     /// the connector that will make it again. Its presence is the `ACTIVE` flag.
     pub(crate) active: Option<ActiveLink>,
@@ -189,6 +193,7 @@ impl Connection {
             stats: Stats::default(),
             keepalive: Mutex::new(None),
             keepalive_sender: Mutex::new(None),
+            served_by: AtomicU64::new(0),
             active: None,
         }
     }

@@ -13,6 +13,7 @@
 //! so a program whose stop is stuck (for example on a stdout nobody reads) can still be ended
 //! from the keyboard.
 
+use std::fmt;
 use std::io::{self, BufRead, Read, Write};
 use std::sync::mpsc::{self, Receiver, Sender};
 use std::thread;
@@ -24,6 +25,9 @@ use crate::sys;
 pub enum Input {
     /// A line typed on stdin, without its line end.
     Line(String),
+    /// A line that could not be taken (not UTF-8, or too long): skipped, and the reading
+    /// goes on.
+    Bad(BadLine),
     /// Stdin closed (Ctrl-D, or the end of a piped script) or could not be read.
     Eof,
     /// SIGINT or SIGTERM arrived: stop gracefully.
@@ -63,11 +67,106 @@ impl Console {
 }
 // ANCHOR_END: console
 
-/// Sends each stdin line, then [`Input::Eof`].
+/// The longest line the console takes, in bytes: room for any command, and for a message of
+/// the largest size a 2-byte length header can announce.
+pub const MAX_LINE: usize = 64 * 1024;
+
+/// A line of input that was skipped, and why.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum BadLine {
+    /// The line (counted from 1) is not valid UTF-8.
+    NotUtf8 { line: u64 },
+    /// The line is longer than [`MAX_LINE`]; `bytes` is its length.
+    TooLong { line: u64, bytes: u64 },
+}
+
+impl fmt::Display for BadLine {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            BadLine::NotUtf8 { line } => write!(
+                f,
+                "input line {line} is not valid UTF-8 text; skipped (expected a command in UTF-8)"
+            ),
+            BadLine::TooLong { line, bytes } => write!(
+                f,
+                "input line {line} is {bytes} bytes long; a line may have at most {MAX_LINE}; skipped"
+            ),
+        }
+    }
+}
+
+/// One line read by [`read_bounded_line`].
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Line {
+    /// The line's bytes, without the `\n`.
+    Bytes(Vec<u8>),
+    /// The line was longer than the bound: its length. Only the bound was ever held.
+    TooLong(u64),
+}
+
+// ANCHOR: bounded_line
+/// Reads one line of at most `max` bytes (its `\n` not counted, not returned); `None` at the
+/// end of input. A longer line is read to its end and dropped as it goes, so memory stays
+/// within `max` whatever the input.
+///
+/// # Errors
+/// The reader's error (an interrupted read is retried).
+pub fn read_bounded_line(reader: &mut impl BufRead, max: usize) -> io::Result<Option<Line>> {
+    let mut line = Vec::new();
+    let mut total: u64 = 0;
+    let mut any = false;
+    loop {
+        let chunk = match reader.fill_buf() {
+            Ok(chunk) => chunk,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(e),
+        };
+        if chunk.is_empty() {
+            if !any {
+                return Ok(None);
+            }
+            break;
+        }
+        any = true;
+        let end = chunk.iter().position(|&b| b == b'\n');
+        let part = &chunk[..end.unwrap_or(chunk.len())];
+        total += part.len() as u64;
+        if total <= max as u64 {
+            line.extend_from_slice(part);
+        } else {
+            line = Vec::new();
+        }
+        let used = end.map_or(chunk.len(), |at| at + 1);
+        reader.consume(used);
+        if end.is_some() {
+            break;
+        }
+    }
+    if total > max as u64 {
+        return Ok(Some(Line::TooLong(total)));
+    }
+    Ok(Some(Line::Bytes(line)))
+}
+// ANCHOR_END: bounded_line
+
+/// Sends each stdin line (or why it was skipped), then [`Input::Eof`].
 fn read_lines(tx: Sender<Input>) {
-    for line in io::stdin().lock().lines() {
-        let Ok(line) = line else { break };
-        if tx.send(Input::Line(line)).is_err() {
+    let stdin = io::stdin();
+    let mut reader = stdin.lock();
+    // Bounded by the input itself: every turn consumes at least one byte or ends.
+    for number in 1u64.. {
+        let input = match read_bounded_line(&mut reader, MAX_LINE) {
+            Ok(None) | Err(_) => break,
+            Ok(Some(Line::TooLong(bytes))) => Input::Bad(BadLine::TooLong {
+                line: number,
+                bytes,
+            }),
+            Ok(Some(Line::Bytes(bytes))) => match String::from_utf8(bytes) {
+                Ok(text) => Input::Line(text),
+                Err(_) => Input::Bad(BadLine::NotUtf8 { line: number }),
+            },
+        };
+        if tx.send(input).is_err() {
             return;
         }
     }

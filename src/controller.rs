@@ -29,15 +29,17 @@ use std::sync::{Arc, Mutex};
 use std::thread::{self, JoinHandle};
 
 use crate::acceptor::Acceptor;
+use crate::admission::Admission;
 use crate::client::{Client, ClientId};
 use crate::client_db::ClientDb;
+use crate::client_thread::{ClientMode, ClientThreads};
 use crate::config::Config;
 use crate::connection::{lock, Announce, Connection, OutputBudget};
 use crate::connector::{ActiveLink, ConnectorHost, Connectors};
-use crate::error::{DisconnectReason, SendError, ServerError};
+use crate::error::{DisconnectReason, MigrateError, SendError, ServerError};
 use crate::info::ClientInfo;
-use crate::keepalive::{KeepAlive, KeepAliveHost};
-use crate::multiplexer::{self, DrsHost, DrsLink, DrsSettings};
+use crate::keepalive::{KeepAlive, KeepAliveConfig, KeepAliveHost};
+use crate::multiplexer::{self, DrsHost, DrsLink, DrsSettings, Routes};
 use crate::select::{Interest, PollSet};
 use crate::state::{ClientFlags, ServerFlags, ServerState, StateError};
 
@@ -45,6 +47,10 @@ use crate::state::{ClientFlags, ServerFlags, ServerState, StateError};
 /// whose peer is gone before it judges that client itself: a turn on a dead socket is one
 /// read, so this is only reached when an application callback is slow.
 const REAP_WAIT: std::time::Duration = std::time::Duration::from_millis(50);
+
+/// How long a migration waits for the serving thread to hand the client over: one turn of
+/// that thread, so this is only reached when an application callback is slow.
+const MIGRATE_WAIT: std::time::Duration = std::time::Duration::from_secs(5);
 
 // ANCHOR: handler
 /// The application's callbacks. Every method has an empty default: implement the ones you
@@ -78,8 +84,9 @@ pub trait Handler: Send + Sync + 'static {
         let _ = (server, client, message);
     }
 
-    /// A connection was accepted and closed at once because the server holds its maximum
-    /// number of clients. It was never a client: no `connected`, no `disconnected`.
+    /// A connection was accepted and closed at once: the server holds its maximum number of
+    /// clients, or the peer's address is black-listed (`why` says which). It was never a
+    /// client: no `connected`, no `disconnected`.
     fn rejected(&self, server: &ServerHandle, peer: SocketAddr, why: &str) {
         let _ = (server, peer, why);
     }
@@ -122,14 +129,18 @@ pub(crate) struct Shared {
     pub(crate) name: String,
     /// The addresses `start` binds (the first that works), as given and resolved.
     pub(crate) addr: Mutex<(String, Vec<SocketAddr>)>,
-    /// Settings, fixed for the server's life.
+    /// Settings as created; the connection cap and keep-alive, which can change while the
+    /// server runs, live in `admission` and `keepalive`.
     pub(crate) config: Config,
     /// The application.
     handler: Box<dyn Handler>,
     /// The central client DB (chapter 4).
     pub(crate) db: ClientDb<Connection>,
-    /// The DRS's command queue and waker: how other threads talk to the DRS thread.
-    pub(crate) drs: Arc<DrsLink>,
+    /// The mailboxes (command queue and waker) of the DRS and of every client thread: how
+    /// other threads talk to whoever serves a client.
+    pub(crate) routes: Arc<Routes>,
+    /// The client threads (chapter 10), joined by `stop`.
+    client_threads: ClientThreads,
     /// Output queued for all clients together, and its bounds.
     pub(crate) budget: Arc<OutputBudget>,
     /// The server's state flags (chapter 7).
@@ -142,8 +153,11 @@ pub(crate) struct Shared {
     next_id: AtomicU64,
     /// The server in client mode (chapter 11): its connect targets and their connectors.
     pub(crate) connectors: Connectors,
-    /// Keep-alive timers (chapter 8), when enabled.
-    keepalive: Option<KeepAlive>,
+    /// Keep-alive timers (chapter 8); their settings can change while the server runs.
+    keepalive: KeepAlive,
+    /// Who may become a client: the connection cap and the black-list, both changeable
+    /// while the server runs.
+    pub(crate) admission: Admission,
 }
 // ANCHOR_END: shared
 
@@ -188,7 +202,8 @@ impl TcpServer {
             server: name.to_string(),
             source,
         })?;
-        let keepalive = config.keepalive.clone().map(KeepAlive::new);
+        let keepalive = KeepAlive::new(config.keepalive.clone());
+        let admission = Admission::new(config.max_clients);
         let shared = Shared {
             name: name.to_string(),
             addr: Mutex::new((display_addr(&addr), resolved)),
@@ -202,12 +217,14 @@ impl TcpServer {
             config,
             handler: Box::new(handler),
             db: ClientDb::new(),
-            drs: Arc::new(drs),
+            routes: Arc::new(Routes::new(drs)),
+            client_threads: ClientThreads::default(),
             state: Mutex::new(ServerState::new()),
             services: Mutex::new(Services::default()),
             local_addr: Mutex::new(None),
             next_id: AtomicU64::new(1),
             keepalive,
+            admission,
         };
         Ok(TcpServer {
             handle: ServerHandle {
@@ -256,10 +273,12 @@ impl TcpServer {
         let listener = shared.bind()?;
         let bound = listener.local_addr().ok();
         // The wheel first: the first client accepted must find it turning.
-        if let Some(ka) = &shared.keepalive {
-            ka.start().map_err(|source| shared.spawn_error(source))?;
-        }
+        shared
+            .keepalive
+            .start()
+            .map_err(|source| shared.spawn_error(source))?;
         // The DRS before the CAS: a client accepted at once must find the DRS to hand it to.
+        shared.routes.open();
         let drs = match shared.start_drs() {
             Ok(drs) => drs,
             Err(e) => {
@@ -270,8 +289,8 @@ impl TcpServer {
         let acceptor = match shared.start_acceptor(listener) {
             Ok(acceptor) => acceptor,
             Err(e) => {
-                shared.drs.stop_thread(drs);
-                shared.drs.clear();
+                shared.drs().stop_thread(drs);
+                shared.drs().clear();
                 shared.stop_keepalive();
                 return Err(e);
             }
@@ -306,14 +325,18 @@ impl TcpServer {
             acceptor.stop();
         }
         if let Some(drs) = services.drs.take() {
-            shared.drs.stop_thread(drs);
+            shared.drs().stop_thread(drs);
         }
+        // Then every client thread: none may start from here on (no new client, no
+        // migration), and each leaves between two turns.
+        shared.routes.close_dedicated();
+        shared.client_threads.join_all();
         shared.stop_keepalive();
         let _ = lock(&shared.state).stop();
         *lock(&shared.local_addr) = None;
         let leftovers: Vec<Arc<Connection>> =
             shared.db.drain().into_iter().map(|(_, c)| c).collect();
-        shared.drs.clear();
+        shared.drs().clear();
         drop(services);
         // No lock of ours is held from here on: the callbacks may call back into the server.
         for conn in &leftovers {
@@ -367,9 +390,46 @@ impl TcpServer {
             .set_listening(listening)
             .map_err(|e| shared.state_error(e))?;
         if changed {
-            shared.drs.set_reading(listening);
+            shared.routes.set_reading(listening);
         }
         Ok(())
+    }
+
+    // ANCHOR: set_multi_threaded
+    /// Gives every client accepted from now on a thread of its own (`true`, the course's
+    /// `multi-threaded-mode`), or hands new clients to the DRS again (`false`). Clients
+    /// already connected stay where they are; [`ServerHandle::migrate`] moves one.
+    pub fn set_multi_threaded(&self, threaded: bool) {
+        let _ = lock(&self.handle.shared.state).set_multi_threaded_clients(threaded);
+    }
+    // ANCHOR_END: set_multi_threaded
+}
+
+impl TcpServer {
+    // ANCHOR: set_keepalive
+    /// Changes the keep-alive settings (`None`: off), on a running server too: turning it on
+    /// for a server created without it, off, or to another interval. Every connected client
+    /// moves to the new settings at once with a full new hold time, as if heard from at that
+    /// moment; new clients get them from their arrival.
+    ///
+    /// # Errors
+    /// [`ServerError::Spawn`] when the timer thread for the new settings cannot be started;
+    /// the old settings then stay in force.
+    pub fn set_keepalive(&self, config: Option<KeepAliveConfig>) -> Result<(), ServerError> {
+        let shared = &self.handle.shared;
+        // Serialised with start and stop, so the wheel follows the server's state.
+        let _services = lock(&shared.services);
+        let clients = || shared.db.snapshot().into_iter().map(|(_, c)| c).collect();
+        shared
+            .keepalive
+            .reconfigure(shared, config, clients, shared.sends_keepalives())
+            .map_err(|source| shared.spawn_error(source))
+    }
+    // ANCHOR_END: set_keepalive
+
+    /// The keep-alive settings in force; `None` when it is off.
+    pub fn keepalive(&self) -> Option<KeepAliveConfig> {
+        self.handle.shared.keepalive.config()
     }
 }
 
@@ -396,10 +456,23 @@ impl Shared {
         lock(&self.state).flags()
     }
 
+    /// True when the framing has an empty message, which the server then sends as its
+    /// keep-alive.
+    fn sends_keepalives(&self) -> bool {
+        matches!(self.config.framing.encode(&[]), Ok(frame) if !frame.is_empty())
+    }
+
+    pub(crate) fn keepalive_config(&self) -> Option<KeepAliveConfig> {
+        self.keepalive.config()
+    }
+
+    /// The DRS's mailbox.
+    pub(crate) fn drs(&self) -> &Arc<DrsLink> {
+        self.routes.main()
+    }
+
     fn stop_keepalive(&self) {
-        if let Some(ka) = &self.keepalive {
-            ka.stop();
-        }
+        self.keepalive.stop();
     }
 
     fn state_error(&self, error: StateError) -> ServerError {
@@ -453,17 +526,18 @@ impl Shared {
 
     fn start_drs(self: &Arc<Self>) -> Result<JoinHandle<()>, ServerError> {
         let host = Arc::clone(self);
-        let link = Arc::clone(&self.drs);
+        let link = Arc::clone(self.drs());
+        let routes = Arc::clone(&self.routes);
         let budget = Arc::clone(&self.budget);
         let settings = DrsSettings::from_config(&self.config);
         let reading = !self.flags().contains(ServerFlags::NOT_LISTENING);
         let poller = self
-            .drs
+            .drs()
             .new_poller(self.config.poller)
             .map_err(|source| self.spawn_error(source))?;
         thread::Builder::new()
             .name(format!("drs-{}", self.name))
-            .spawn(move || multiplexer::run(host, link, budget, settings, poller, reading))
+            .spawn(move || multiplexer::run(host, link, routes, budget, settings, poller, reading))
             .map_err(|source| self.spawn_error(source))
     }
 
@@ -478,6 +552,12 @@ impl Shared {
         active: Option<ActiveLink>,
     ) {
         let handle = self.handle();
+        if self.admission.refuses(peer.ip()) {
+            drop(stream);
+            let why = format!("{} is black-listed", peer.ip());
+            let _ = call(|| self.handler.rejected(&handle, peer, &why));
+            return;
+        }
         let conn = match self.new_connection(stream, peer, active) {
             Ok(conn) => Arc::new(conn),
             Err(e) => {
@@ -486,13 +566,20 @@ impl Shared {
             }
         };
         let id = conn.client.id;
-        let max = self.config.max_clients;
+        self.assign_thread(&conn);
+        let max = self.admission.max_clients();
         if self.db.len() >= max {
             // Under connect/close churn, peers that already left may not have been noticed
             // yet: they must not keep a live client out.
             self.reap_departed();
         }
         if let Err(full) = self.db.try_insert(id, peer, Arc::clone(&conn), max) {
+            // A thread started for it has nothing to wait for.
+            if let Some(link) = self.routes.get(conn.served_by.load(Ordering::SeqCst)) {
+                if link.number() != 0 {
+                    link.push(multiplexer::Command::Adopt(None));
+                }
+            }
             drop(conn); // closes the socket
             let why = format!(
                 "the server already holds its maximum of {} clients",
@@ -501,26 +588,106 @@ impl Shared {
             let _ = call(|| self.handler.rejected(&handle, peer, &why));
             return;
         }
-        if let Some(ka) = &self.keepalive {
-            let sends = matches!(self.config.framing.encode(&[]), Ok(frame) if !frame.is_empty());
-            ka.arm(self, &conn, sends);
-        }
+        self.keepalive.arm(self, &conn, self.sends_keepalives());
         let panicked = call(|| self.handler.connected(&handle, &conn.client)).err();
-        let early = std::mem::replace(&mut *lock(&conn.announce), Announce::Announced);
+        let mut announce = lock(&conn.announce);
+        let early = std::mem::replace(&mut *announce, Announce::Announced);
         if let Announce::ClosedEarly(reason) = early {
+            drop(announce);
             let _ = call(|| self.handler.disconnected(&handle, &conn.client, &reason));
             return;
         }
         if let Some(message) = panicked {
+            drop(announce);
             self.close_client(id, DisconnectReason::HandlerPanicked { message });
             return;
         }
         // Only now: no message may be delivered before `connected` has returned. A greeting
         // sent from `connected` that the socket did not take at once waits in the queue, and
-        // the DRS writes it as soon as it lists the client.
-        self.drs.start_listen(conn);
+        // the serving thread writes it as soon as it lists the client. Queued under the
+        // announce lock, so that a migration (which checks it) is queued behind it.
+        if let Some(link) = self.routes.of(&conn) {
+            link.start_listen(conn.clone());
+        }
+        drop(announce);
     }
     // ANCHOR_END: process_new_client
+
+    /// In multi-threaded mode, a thread of its own for a new client; else (or when no
+    /// thread can be had: the client is then served by the DRS) nothing.
+    fn assign_thread(self: &Arc<Self>, conn: &Connection) {
+        if !self.flags().contains(ServerFlags::MULTI_THREADED_CLIENTS) {
+            return;
+        }
+        if let Ok(Some(link)) = self.spawn_client_thread() {
+            conn.served_by.store(link.number(), Ordering::SeqCst);
+        }
+    }
+
+    fn spawn_client_thread(self: &Arc<Self>) -> io::Result<Option<Arc<DrsLink>>> {
+        self.client_threads.spawn(
+            &self.name,
+            Arc::clone(self),
+            &self.routes,
+            &self.budget,
+            DrsSettings::from_config(&self.config),
+            || !self.flags().contains(ServerFlags::NOT_LISTENING),
+        )
+    }
+
+    // ANCHOR: migrate
+    /// Moves client `id` to be served `to` the given mode: asks the thread serving it now to
+    /// hand it over between two turns, and waits until it has (unless asked on that very
+    /// thread, from one of its callbacks: the hand-over then happens when it returns).
+    pub(crate) fn migrate(
+        self: &Arc<Self>,
+        id: ClientId,
+        to: ClientMode,
+    ) -> Result<(), ServerError> {
+        let error = |why| ServerError::Migrate {
+            server: self.name.clone(),
+            client: id,
+            why,
+        };
+        if !self.flags().contains(ServerFlags::RUNNING) {
+            return Err(error(MigrateError::NotRunning));
+        }
+        let conn = self.db.get(id).ok_or(error(MigrateError::NoSuchClient))?;
+        let threaded = conn.served_by.load(Ordering::SeqCst) != 0;
+        if threaded == (to == ClientMode::Threaded) {
+            return Ok(());
+        }
+        let target = match to {
+            ClientMode::Multiplexed => Arc::clone(self.drs()),
+            ClientMode::Threaded => match self.spawn_client_thread() {
+                Ok(Some(link)) => link,
+                Ok(None) => return Err(error(MigrateError::NotRunning)),
+                Err(e) => return Err(error(MigrateError::NoThread(e.to_string()))),
+            },
+        };
+        let (done, answer) = std::sync::mpsc::channel();
+        let announce = lock(&conn.announce);
+        let (Announce::Announced, Some(source)) = (&*announce, self.routes.of(&conn)) else {
+            drop(announce);
+            target.push(multiplexer::Command::Adopt(None));
+            return Err(error(MigrateError::NotYetConnected));
+        };
+        let here = source.is_current_thread();
+        source.release(Arc::clone(&conn), target, (!here).then_some(done));
+        drop(announce);
+        if here {
+            return Ok(());
+        }
+        match answer.recv_timeout(MIGRATE_WAIT) {
+            Ok(true) => Ok(()),
+            Ok(false) => Err(error(MigrateError::NoSuchClient)),
+            Err(std::sync::mpsc::RecvTimeoutError::Timeout) => Err(error(MigrateError::TimedOut)),
+            Err(std::sync::mpsc::RecvTimeoutError::Disconnected) => {
+                Err(error(MigrateError::NotRunning))
+            }
+        }
+    }
+    // ANCHOR_END: migrate
 
     /// Disconnects clients whose peer has gone (end of stream or error) but whom the DRS has
     /// not served yet: a zero-timeout `poll` over the DB, then a `peek` of each readable one.
@@ -608,7 +775,9 @@ impl Shared {
                 return Ok(());
             }
         }
-        self.drs.output_queued(conn.client.id);
+        if let Some(link) = self.routes.of(conn) {
+            link.output_queued(Arc::clone(conn));
+        }
         Ok(())
     }
     // ANCHOR_END: queue_output
@@ -621,9 +790,11 @@ impl Shared {
         let Some(conn) = self.db.remove(id) else {
             return false;
         };
-        // The DRS lets the socket go: flush, half-close, drain, close (or at once if broken).
-        self.drs
-            .close(Arc::clone(&conn), !reason.socket_is_broken());
+        // The serving thread lets the socket go: flush, half-close, drain, close (or at once
+        // if broken).
+        if let Some(link) = self.routes.of(&conn) {
+            link.close(Arc::clone(&conn), !reason.socket_is_broken());
+        }
         self.finish_close(&conn, reason);
         true
     }
@@ -635,9 +806,7 @@ impl Shared {
         if let Some(active) = &conn.active {
             active.ended();
         }
-        if let Some(ka) = &self.keepalive {
-            ka.disarm(conn);
-        }
+        self.keepalive.disarm(conn);
         {
             let mut announce = lock(&conn.announce);
             if matches!(*announce, Announce::Pending) {
@@ -664,7 +833,7 @@ impl Shared {
             reading_paused: conn.paused.load(Ordering::Relaxed),
             keepalives_out: s.keepalives_out.load(Ordering::Relaxed),
             keepalives_in: s.keepalives_in.load(Ordering::Relaxed),
-            hold_remaining: self.keepalive.as_ref().and_then(|ka| ka.remaining(conn)),
+            hold_remaining: self.keepalive.remaining(conn),
             flags: self.client_flags(conn),
         }
     }
@@ -680,6 +849,9 @@ impl Shared {
         }
         if conn.is_closed() {
             flags.insert(ClientFlags::CLOSING);
+        }
+        if conn.served_by.load(Ordering::Relaxed) != 0 {
+            flags.insert(ClientFlags::MULTI_THREADED);
         }
         if conn.active.is_some() {
             flags.insert(ClientFlags::ACTIVE);
@@ -699,7 +871,7 @@ impl DrsHost for Shared {
         if conn.is_closed() {
             return Ok(());
         }
-        if message.is_empty() && self.keepalive.is_some() {
+        if message.is_empty() && self.keepalive.is_on() {
             // An empty message (a header-only frame, an empty line) is a keep-alive: it has
             // already refreshed the hold timer; the application does not see it.
             conn.stats.keepalives_in.fetch_add(1, Ordering::Relaxed);
@@ -720,9 +892,7 @@ impl DrsHost for Shared {
     }
 
     fn heard_from(&self, conn: &Connection) {
-        if let Some(ka) = &self.keepalive {
-            ka.refresh(conn);
-        }
+        self.keepalive.refresh(conn);
     }
 }
 // ANCHOR_END: deliver
@@ -751,7 +921,9 @@ impl KeepAliveHost for Shared {
         };
         if conn.queue(&frame, false).is_ok() {
             conn.stats.keepalives_out.fetch_add(1, Ordering::Relaxed);
-            self.drs.output_queued(id);
+            if let Some(link) = self.routes.of(&conn) {
+                link.output_queued(conn);
+            }
         }
     }
 }

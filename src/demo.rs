@@ -121,7 +121,7 @@ pub fn serve_until_stdin_closes(server: &TcpServer, prefix: &str) {
             Input::Line(line) if line.trim() == "show" => {
                 printer::say(server.show().trim_end());
             }
-            Input::Line(_) => {}
+            Input::Line(_) | Input::Bad(_) => {}
             Input::Eof => break "stdin closed",
             Input::Signal => break "interrupted",
         }
@@ -140,6 +140,19 @@ pub fn chapter_main<E: fmt::Display>(
     chapter: &str,
     listen_config: Config,
     echo: bool,
+    script: impl FnOnce() -> Result<(), E>,
+) -> ExitCode {
+    chapter_main_with(chapter, listen_config, echo, |_| {}, script)
+}
+// ANCHOR_END: chapter_main
+
+/// [`chapter_main`], with `setup` applied to the `--listen` server once it runs (for
+/// example a chapter's mode switched on).
+pub fn chapter_main_with<E: fmt::Display>(
+    chapter: &str,
+    listen_config: Config,
+    echo: bool,
+    setup: impl FnOnce(&TcpServer),
     script: impl FnOnce() -> Result<(), E>,
 ) -> ExitCode {
     if let Err(e) = crate::sys::raise_fd_limit() {
@@ -166,6 +179,7 @@ pub fn chapter_main<E: fmt::Display>(
                 .and_then(|s| s.start().map(|_| s));
             match started {
                 Ok(server) => {
+                    setup(&server);
                     serve_until_stdin_closes(&server, &prefix);
                     (ExitCode::SUCCESS, None)
                 }
@@ -185,7 +199,6 @@ pub fn chapter_main<E: fmt::Display>(
     }
     code
 }
-// ANCHOR_END: chapter_main
 
 /// The standard timeout of demonstrations: generous, because it is only reached on failure.
 pub const TIMEOUT: Duration = Duration::from_secs(10);
@@ -259,7 +272,7 @@ pub fn serve_model_until_stdin_closes(server: &mut crate::models::ModelServer, p
             Input::Line(line) if line.trim() == "show" => {
                 printer::say(format!("{prefix} {:?}", server.stats()));
             }
-            Input::Line(_) => {}
+            Input::Line(_) | Input::Bad(_) => {}
             Input::Eof => break "stdin closed",
             Input::Signal => break "interrupted",
         }

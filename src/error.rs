@@ -114,6 +114,48 @@ pub enum ServerError {
         /// The server's name.
         server: String,
     },
+    /// A client could not be moved between the DRS and a thread of its own (chapter 10).
+    Migrate {
+        /// The server's name.
+        server: String,
+        /// The client.
+        client: ClientId,
+        /// Why not.
+        why: MigrateError,
+    },
+}
+
+// ANCHOR: migrate_error
+/// Why a client was not migrated. It stays where it was, and connected.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum MigrateError {
+    /// The server is not running (or is stopping).
+    NotRunning,
+    /// No such client: never connected, or already gone.
+    NoSuchClient,
+    /// The client's `connected` callback has not returned yet; it can be moved once it has.
+    NotYetConnected,
+    /// No thread could be started for it (the system's limit on threads or descriptors).
+    NoThread(String),
+    /// The thread serving it did not let go of it in time (a callback of its is slow).
+    TimedOut,
+}
+// ANCHOR_END: migrate_error
+
+impl fmt::Display for MigrateError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            MigrateError::NotRunning => f.write_str("the server is not running"),
+            MigrateError::NoSuchClient => f.write_str("no such client (it may have just left)"),
+            MigrateError::NotYetConnected => {
+                f.write_str("its connected callback has not returned yet; try again")
+            }
+            MigrateError::NoThread(e) => write!(f, "no thread could be started for it: {e}"),
+            MigrateError::TimedOut => f.write_str(
+                "the thread serving it did not let go of it within 5 s (a slow callback?)",
+            ),
+        }
+    }
 }
 
 impl fmt::Display for ServerError {
@@ -154,6 +196,10 @@ impl fmt::Display for ServerError {
                 f,
                 "tcp-server \"{server}\" is running; abort it before changing its address"
             ),
+            ServerError::Migrate { server, client, why } => write!(
+                f,
+                "tcp-server \"{server}\": client {client} was not migrated: {why}"
+            ),
         }
     }
 }
@@ -165,7 +211,7 @@ impl std::error::Error for ServerError {
             | ServerError::Bind { source, .. }
             | ServerError::Spawn { source, .. } => Some(source),
             ServerError::State { error, .. } => Some(error),
-            ServerError::Running { .. } => None,
+            ServerError::Running { .. } | ServerError::Migrate { .. } => None,
         }
     }
 }

@@ -3,16 +3,18 @@
 //! "application API" in the course), and the same calls on [`TcpServer`] itself.
 
 use std::fmt;
-use std::net::{SocketAddr, ToSocketAddrs};
+use std::net::{IpAddr, SocketAddr, ToSocketAddrs};
 use std::sync::atomic::Ordering;
 use std::time::Duration;
 
+use crate::admission::MaxClientsError;
 use crate::client::{Client, ClientId};
+use crate::client_thread::ClientMode;
 use crate::connection::{lock, Connection};
 use crate::connector::{self, ConnectTarget, TargetError};
 use crate::controller::{ServerHandle, TcpServer};
 use crate::demarcation::Framing;
-use crate::error::{ConnectError, DisconnectReason, SendError};
+use crate::error::{ConnectError, DisconnectReason, SendError, ServerError};
 use crate::info::{ClientInfo, ServerInfo};
 use crate::state::ServerFlags;
 
@@ -111,6 +113,28 @@ impl ServerHandle {
         }
     }
 
+    // ANCHOR: migrate_api
+    /// Moves a connected client between the DRS ([`ClientMode::Multiplexed`]) and a thread of
+    /// its own ([`ClientMode::Threaded`]), without losing, duplicating or reordering a byte of
+    /// its stream. Returns once the client is served in its new mode (at once, with the move
+    /// still to come, when called from one of that client's own callbacks); a client already
+    /// in that mode is left as it is.
+    ///
+    /// # Errors
+    /// [`ServerError::Migrate`]: the server is not running, there is no such client, its
+    /// `connected` callback has not returned yet, no thread could be started, or the thread
+    /// serving it did not let go in time.
+    pub fn migrate(&self, id: ClientId, to: ClientMode) -> Result<(), ServerError> {
+        self.shared.migrate(id, to)
+    }
+    // ANCHOR_END: migrate_api
+
+    /// Client threads running now (chapter 10): one per threaded client, while it is served
+    /// or its close lingers.
+    pub fn client_threads(&self) -> usize {
+        self.shared.routes.dedicated_count()
+    }
+
     /// The server and its clients, as data.
     pub fn info(&self) -> ServerInfo {
         let shared = &self.shared;
@@ -126,10 +150,10 @@ impl ServerHandle {
             framing: shared.config.framing.clone(),
             poller: shared.config.poller,
             message_timeout: shared.config.message_timeout,
-            keepalive: shared.config.keepalive.clone(),
-            max_clients: shared.config.max_clients,
+            keepalive: shared.keepalive_config(),
+            max_clients: shared.admission.max_clients(),
             queued_output: (shared.budget.total(), shared.budget.total_limit()),
-            lingering: shared.drs.lingering(),
+            lingering: shared.routes.lingering(),
             clients: clients.iter().map(|(_, c)| shared.client_info(c)).collect(),
             connect_targets: self.connect_targets(),
         }
@@ -202,6 +226,19 @@ impl TcpServer {
         self.handle.disconnect_peer(peer)
     }
 
+    /// See [`ServerHandle::migrate`].
+    ///
+    /// # Errors
+    /// As [`ServerHandle::migrate`].
+    pub fn migrate(&self, id: ClientId, to: ClientMode) -> Result<(), ServerError> {
+        self.handle.migrate(id, to)
+    }
+
+    /// See [`ServerHandle::client_threads`].
+    pub fn client_threads(&self) -> usize {
+        self.handle.client_threads()
+    }
+
     /// See [`ServerHandle::info`].
     pub fn info(&self) -> ServerInfo {
         self.handle.info()
@@ -210,6 +247,97 @@ impl TcpServer {
     /// See [`ServerHandle::show`].
     pub fn show(&self) -> String {
         self.handle.show()
+    }
+}
+
+// ANCHOR: admission_api
+impl ServerHandle {
+    /// The connection cap in force.
+    pub fn max_clients(&self) -> usize {
+        self.shared.admission.max_clients()
+    }
+
+    /// Changes the connection cap, on a running server too. Clients already connected stay
+    /// when the cap drops below their number; new connections are refused until they are
+    /// fewer than the cap.
+    ///
+    /// # Errors
+    /// [`MaxClientsError`] when `max` is 0 or above
+    /// [`MAX_CLIENTS_LIMIT`](crate::admission::MAX_CLIENTS_LIMIT).
+    pub fn set_max_clients(&self, max: usize) -> Result<(), MaxClientsError> {
+        self.shared.admission.set_max_clients(max)
+    }
+
+    /// Black-lists `ip`: its connections are closed at accept from now on (reported to
+    /// `Handler::rejected`, never as clients), and the clients connected from it now are
+    /// disconnected (reason: application). Returns how many were disconnected.
+    pub fn block(&self, ip: IpAddr) -> usize {
+        let ip = ip.to_canonical();
+        self.shared.admission.block(ip);
+        let from_ip: Vec<_> = self
+            .shared
+            .db
+            .snapshot()
+            .into_iter()
+            .filter(|(_, c)| c.client.peer_addr.ip().to_canonical() == ip)
+            .map(|(id, _)| id)
+            .collect();
+        from_ip
+            .into_iter()
+            .filter(|id| self.disconnect(*id))
+            .count()
+    }
+
+    /// Takes `ip` off the black-list; false if it was not on it.
+    pub fn unblock(&self, ip: IpAddr) -> bool {
+        self.shared.admission.unblock(ip)
+    }
+
+    /// The black-listed addresses, sorted.
+    pub fn blocked(&self) -> Vec<IpAddr> {
+        self.shared.admission.blocked()
+    }
+
+    /// How many connections were closed at accept because their address is black-listed.
+    pub fn blacklisted_count(&self) -> u64 {
+        self.shared.admission.blacklisted()
+    }
+}
+// ANCHOR_END: admission_api
+
+/// The same calls on the server itself.
+impl TcpServer {
+    /// See [`ServerHandle::max_clients`].
+    pub fn max_clients(&self) -> usize {
+        self.handle.max_clients()
+    }
+
+    /// See [`ServerHandle::set_max_clients`].
+    ///
+    /// # Errors
+    /// As [`ServerHandle::set_max_clients`].
+    pub fn set_max_clients(&self, max: usize) -> Result<(), MaxClientsError> {
+        self.handle.set_max_clients(max)
+    }
+
+    /// See [`ServerHandle::block`].
+    pub fn block(&self, ip: IpAddr) -> usize {
+        self.handle.block(ip)
+    }
+
+    /// See [`ServerHandle::unblock`].
+    pub fn unblock(&self, ip: IpAddr) -> bool {
+        self.handle.unblock(ip)
+    }
+
+    /// See [`ServerHandle::blocked`].
+    pub fn blocked(&self) -> Vec<IpAddr> {
+        self.handle.blocked()
+    }
+
+    /// See [`ServerHandle::blacklisted_count`].
+    pub fn blacklisted_count(&self) -> u64 {
+        self.handle.blacklisted_count()
     }
 }
 

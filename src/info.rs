@@ -87,8 +87,10 @@ impl fmt::Display for ServerInfo {
         let paused = self.clients.iter().filter(|c| c.reading_paused).count();
         writeln!(
             f,
-            "  output:    {} B queued in all (bound {} B), {paused} client(s) paused",
-            self.queued_output.0, self.queued_output.1
+            "  output:    {} B queued in all (bound {} B), {paused} client{} paused",
+            self.queued_output.0,
+            self.queued_output.1,
+            if paused == 1 { "" } else { "s" }
         )?;
         writeln!(
             f,

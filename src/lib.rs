@@ -22,16 +22,20 @@
 //! | [`wheel_timer`] | 8 | the WheelTimer library |
 //! | `linger` | 8 | the lingering close (flush, half-close, drain, close) |
 //! | [`keepalive`] | 8 | the keep-alive (hold) timer per client |
+//! | [`client_thread`] | 10 | TcpClient::StartThread / ClientThreadFunction, the controller's client migration |
+//! | [`admission`] | 2, CLI | the connection cap and the black-list (`max-clients`, `black-list` in TcpCmdCodes.h) |
 //! | [`connector`] | 11 | TcpClient.cpp's `CreateActiveClient`, `TryClientConnect`, `connect_retry_fn` (the server in client mode) |
 //! | [`cli`] | 1 on | the CommandParser CLI of `testapp` (`config tcp-server …`, `show …`) |
 //! | [`demo`] | all | helpers shared by the chapter binaries `chN` |
-//! | `recorder`, `printer`, `console` | all | the demo application, the stdout printer thread, stdin and Ctrl-C (shared by the shell and the chapter binaries) |
+//! | `tcpclient` | 6 on | the course's `tcp_client.cpp` test client: lines in, framed messages out (binary `tcpclient`) |
+//! | `recorder`, `printer`, `console`, `wording` | all | the demo application, the stdout printer thread, stdin and Ctrl-C (shared by the shell and the chapter binaries) |
 //!
 //! Exercises: building with the feature `exNN` replaces chapter NN's module with the stub in
 //! `chapters/`, and `cargo test --features exNN --test chNN_…` checks the student's version.
 
 #[cfg_attr(feature = "ex02", path = "../chapters/ex02_acceptor.rs")]
 pub mod acceptor;
+pub mod admission;
 #[cfg_attr(feature = "ex05", path = "../chapters/ex05_circular_buffer.rs")]
 pub mod circular_buffer;
 pub mod cli;
@@ -39,6 +43,7 @@ pub mod cli;
 pub mod client;
 #[cfg_attr(feature = "ex04", path = "../chapters/ex04_client_db.rs")]
 pub mod client_db;
+pub mod client_thread;
 pub mod config;
 mod connection;
 pub mod connector;
@@ -66,15 +71,20 @@ pub mod select;
 #[cfg_attr(feature = "ex07", path = "../chapters/ex07_state.rs")]
 pub mod state;
 pub mod sys;
+#[doc(hidden)]
+pub mod tcpclient;
 #[cfg_attr(feature = "ex08", path = "../chapters/ex08_wheel_timer.rs")]
 pub mod wheel_timer;
+#[doc(hidden)]
+pub mod wording;
 
 pub use client::{Client, ClientId};
+pub use client_thread::ClientMode;
 pub use config::Config;
 pub use connector::{ConnectState, ConnectTarget};
 pub use controller::{Handler, ServerHandle, TcpServer};
 pub use demarcation::{ByteOrder, FrameError, Framing, ProtocolError};
-pub use error::{ConnectError, DisconnectReason, SendError, ServerError};
+pub use error::{ConnectError, DisconnectReason, MigrateError, SendError, ServerError};
 pub use info::{ClientInfo, ServerInfo};
 pub use keepalive::KeepAliveConfig;
 pub use poller::PollerKind;

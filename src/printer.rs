@@ -104,7 +104,8 @@ fn write_text(out: &mut impl Write, text: &str) -> io::Result<()> {
     if dropped > 0 {
         writeln!(
             out,
-            "({dropped} lines dropped: the terminal could not keep up)"
+            "({} dropped: the terminal could not keep up)",
+            crate::wording::plural(dropped, "line")
         )?;
     }
     out.write_all(text.as_bytes())

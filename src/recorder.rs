@@ -134,9 +134,9 @@ impl Handler for Recorder {
         // Checked first: the escaped text would be made even if nothing is printed.
         if self.print.messages && self.print.prefix.is_some() {
             self.say(format_args!(
-                "client {} sent {} bytes: {}",
+                "client {} sent {}: {}",
                 client.id,
-                message.len(),
+                crate::wording::plural(message.len() as u64, "byte"),
                 printable_prefix(message, SHOWN_BYTES)
             ));
         }
@@ -201,11 +201,9 @@ pub fn printable_prefix(bytes: &[u8], max: usize) -> String {
     if bytes.len() <= max {
         return printable(bytes);
     }
-    format!(
-        "{}... ({} more bytes)",
-        printable(&bytes[..max]),
-        bytes.len() - max
-    )
+    let left = bytes.len() - max;
+    let noun = if left == 1 { "byte" } else { "bytes" };
+    format!("{}... ({left} more {noun})", printable(&bytes[..max]))
 }
 
 // ANCHOR: events

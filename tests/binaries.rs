@@ -598,7 +598,7 @@ fn a_stdout_nobody_reads_stalls_no_client() {
             .recv_timeout(deadline.saturating_duration_since(Instant::now()))
             .expect("stdout flows again once it is read")
     };
-    while !next_line().contains("lines dropped: the terminal could not keep up") {}
+    while !next_line().contains(" dropped: the terminal could not keep up") {}
     // The queue has room again: a new event is printed, not dropped.
     let late = connect(addr);
     let me = late.local_addr().unwrap().to_string();

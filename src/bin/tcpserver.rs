@@ -9,7 +9,7 @@ use std::io::{self, IsTerminal, Write};
 use std::process::ExitCode;
 use std::time::Duration;
 
-use tcpserverlib::cli::{parse_framing, Outcome, Shell, ShellOptions, DEFAULT_ADDR};
+use tcpserverlib::cli::{parse_framing, shown, Outcome, Shell, ShellOptions, DEFAULT_ADDR};
 use tcpserverlib::console::{Console, Input};
 use tcpserverlib::printer;
 
@@ -31,6 +31,9 @@ usage: tcpserver [--name NAME] [--addr ADDR] [--framing KIND] [--message-timeout
 
 /// `--message-timeout`'s default: far longer than any honest message takes on a network.
 const DEFAULT_MESSAGE_TIMEOUT: Duration = Duration::from_secs(30);
+/// The longest `--message-timeout`, in seconds (one day): beyond it the timeout protects
+/// nothing, and a huge number would not fit a `Duration`.
+const MAX_MESSAGE_TIMEOUT_SECS: f64 = 86_400.0;
 
 struct Args {
     name: String,
@@ -74,10 +77,11 @@ fn parse_args() -> Result<Args, NotRun> {
                 let secs = given
                     .parse::<f64>()
                     .ok()
-                    .filter(|s| s.is_finite() && *s >= 0.0)
+                    .filter(|s| (0.0..=MAX_MESSAGE_TIMEOUT_SECS).contains(s))
                     .ok_or_else(|| {
                         NotRun::Bad(format!(
-                            "--message-timeout: {given:?} is not a number of seconds; expected e.g. 30, 0.5, or 0 for none"
+                            "--message-timeout: {} is not a number of seconds in range; expected 0 (none) to {MAX_MESSAGE_TIMEOUT_SECS}, e.g. 30 or 0.5",
+                            shown(&given)
                         ))
                     })?;
                 args.options.config.message_timeout =
@@ -92,7 +96,7 @@ fn parse_args() -> Result<Args, NotRun> {
             "--quiet" => args.options.quiet = true,
             "--no-shell" => args.shell = false,
             "-h" | "--help" => return Err(NotRun::Help),
-            other => return Err(NotRun::Bad(format!("unknown argument {other:?}"))),
+            other => return Err(NotRun::Bad(format!("unknown argument {}", shown(other)))),
         }
     }
     Ok(args)
@@ -178,6 +182,10 @@ fn run_shell(shell: &mut Shell, console: &Console) -> bool {
         }
         let line = match console.next() {
             Input::Line(line) => line,
+            Input::Bad(bad) => {
+                printer::say(format!("error: {bad}"));
+                continue;
+            }
             Input::Eof => {
                 if prompt {
                     printer::say("");

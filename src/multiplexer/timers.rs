@@ -38,6 +38,23 @@ impl<H: DrsHost> Drs<H> {
         }
     }
 
+    /// Queues the deadline of a message clock that was running on another thread (the client
+    /// was just handed over, chapter 10).
+    #[cfg_attr(feature = "ex10", allow(dead_code))]
+    pub(super) fn resume_clock(&mut self, id: ClientId) {
+        let Some(timeout) = self.settings.message_timeout else {
+            return;
+        };
+        let Some(entry) = self.table.get_mut(&id) else {
+            return;
+        };
+        if let (Some(since), false) = (entry.partial_since, entry.clock_queued) {
+            entry.clock_queued = true;
+            self.timers
+                .push(Reverse((since + timeout, Timer::Message(id))));
+        }
+    }
+
     /// Ends clients whose message clock ran out, and sockets whose linger deadline passed.
     pub(super) fn expire(&mut self, now: Instant) {
         while let Some(Reverse((at, timer))) = self.timers.peek().copied() {
