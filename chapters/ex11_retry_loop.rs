@@ -33,6 +33,8 @@ pub(super) fn run<H: ConnectorHost>(host: &Arc<H>, link: &Arc<Link>, target: Soc
     //       tell the application with `host.connect_failed(target, &e, Some(retry))`, and wait
     //       with `link.wait_retry(retry)`; it returns true when you were asked to stop: leave.
     //       (A failure told but not waited for is a connect storm; a wait not told is silent.)
+    // TODO: on `Ok(stream)` while `link.stopping()` (asked to stop during the attempt): leave;
+    //       the stream is dropped, nobody wants it.
     // TODO: on `Ok(stream)`: make the end marker with `link.hand_over_link()` *before* the
     //       hand-over, and give both to `host.hand_over(stream, target, active)`: the client
     //       may end before `hand_over` returns, and the marker is how you will know.

@@ -212,8 +212,8 @@ fn a_reconnect_waits_the_interval() {
         "the reconnect came before the interval"
     );
     assert!(
-        matches!(a.connect_targets()[0].state, ConnectState::Retrying(_)),
-        "{:?}",
+        matches!(a.connect_targets()[0].state, ConnectState::Retrying(left) if left > Duration::from_secs(1)),
+        "the reconnect is due in about 20 s: {:?}",
         a.connect_targets()
     );
 }
@@ -346,6 +346,12 @@ fn stop_joins_connector_threads() {
             events.nothing_more_within(QUIET),
             "with a 20 s interval, no second attempt comes this soon"
         );
+        for target in a.connect_targets() {
+            assert!(
+                matches!(target.state, ConnectState::Retrying(left) if left > Duration::from_secs(1)),
+                "a failure 20 s from its next attempt shows it: {target}"
+            );
+        }
         assert!(eventually(2), "{} connector threads", connectors());
         let asked = Instant::now();
         a.stop();

@@ -14,6 +14,8 @@ pub(super) fn run<H: ConnectorHost>(host: &Arc<H>, link: &Arc<Link>, target: Soc
     while !link.stopping() {
         link.connecting();
         match attempt(target, &host.listening_addrs()) {
+            // Asked to stop while the attempt was in flight: the connection is not wanted.
+            Ok(_) if link.stopping() => return,
             Ok(stream) => {
                 let active = link.hand_over_link();
                 host.hand_over(stream, target, active);
