@@ -139,6 +139,12 @@ fn messages_flow_both_ways() {
     assert_eq!(other.peer_addr, accepted.local_addr().unwrap());
     let flags = a.client_info(other.id).unwrap().flags;
     assert!(!flags.contains(ClientFlags::ACTIVE), "{flags}");
+    // While its connection lives, a connector makes no other (four retry intervals watched).
+    assert!(
+        b_events.nothing_more_within(QUIET),
+        "a second connection to the same target while the first is up"
+    );
+    assert_eq!(b.client_count(), 1);
 }
 
 /// When the peer goes away the active client is reported disconnected once (peer closed);
