@@ -20,6 +20,7 @@ use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 
 use crate::client::{Client, ClientId};
+use crate::connector::ActiveLink;
 use crate::error::{DisconnectReason, SendError};
 use crate::stats::Tally;
 use crate::wheel_timer::TimerHandle;
@@ -73,6 +74,9 @@ pub(crate) struct Connection {
     /// thread of its own. A number, not a handle, so that a connection knows nothing of the
     /// DRS; the serving thread changes it when it hands the client over.
     pub(crate) served_by: AtomicU64,
+    /// Set when the server dialled this connection itself (chapter 11): how its end reaches
+    /// the connector that will make it again. Its presence is the `ACTIVE` flag.
+    pub(crate) active: Option<ActiveLink>,
 }
 // ANCHOR_END: connection
 
@@ -180,6 +184,7 @@ impl Connection {
             keepalive: Mutex::new(None),
             keepalive_sender: Mutex::new(None),
             served_by: AtomicU64::new(0),
+            active: None,
         }
     }
 

@@ -35,6 +35,7 @@ use crate::client_db::ClientDb;
 use crate::client_thread::{ClientMode, ClientThreads};
 use crate::config::Config;
 use crate::connection::{lock, Announce, Connection, OutputBudget};
+use crate::connector::{ActiveLink, ConnectorHost, Connectors};
 use crate::error::{DisconnectReason, MigrateError, SendError, ServerError};
 use crate::info::ClientInfo;
 use crate::keepalive::{KeepAlive, KeepAliveConfig, KeepAliveHost};
@@ -95,6 +96,20 @@ pub trait Handler: Send + Sync + 'static {
     fn accept_error(&self, server: &ServerHandle, error: &io::Error) {
         let _ = (server, error);
     }
+
+    /// A connect of the server in client mode to `target` failed (chapter 11); the next
+    /// attempt comes in `retry_in` (`None`: no more, the connector could not be started).
+    /// Called on the target's connector thread, which also calls `connected` for the client
+    /// the connect makes (a client flagged [`ClientFlags::ACTIVE`]).
+    fn connect_failed(
+        &self,
+        server: &ServerHandle,
+        target: SocketAddr,
+        error: &io::Error,
+        retry_in: Option<std::time::Duration>,
+    ) {
+        let _ = (server, target, error, retry_in);
+    }
 }
 // ANCHOR_END: handler
 
@@ -137,6 +152,8 @@ pub(crate) struct Shared {
     pub(crate) local_addr: Mutex<Option<SocketAddr>>,
     /// Next client id.
     next_id: AtomicU64,
+    /// The server in client mode (chapter 11): its connect targets and their connectors.
+    pub(crate) connectors: Connectors,
     /// Keep-alive timers (chapter 8); their settings can change while the server runs.
     keepalive: KeepAlive,
     /// Who may become a client: the connection cap and the black-list, both changeable
@@ -199,6 +216,7 @@ impl TcpServer {
                 config.max_output,
                 config.max_total_output,
             )),
+            connectors: Connectors::new(name, config.connect_retry, config.reconnect),
             config,
             handler: Box::new(handler),
             db: ClientDb::new(),
@@ -288,6 +306,8 @@ impl TcpServer {
             .start()
             .map_err(|e| shared.state_error(e))?;
         shared.ledger.started();
+        // Last: an active client handed over at once must find every service running.
+        shared.connectors.start(shared);
         Ok(())
     }
     // ANCHOR_END: start
@@ -304,7 +324,8 @@ impl TcpServer {
         if !shared.flags().contains(ServerFlags::RUNNING) {
             return;
         }
-        // The CAS first, so no new client appears while we empty the DB.
+        // The connectors and the CAS first, so no new client appears while we empty the DB.
+        shared.connectors.stop();
         if let Some(acceptor) = services.acceptor.take() {
             acceptor.stop();
         }
@@ -499,7 +520,7 @@ impl Shared {
         Acceptor::start(
             &self.name,
             listener,
-            move |stream, peer| shared.process_new_client(stream, peer),
+            move |stream, peer| shared.process_new_client(stream, peer, None),
             move |error| {
                 let handle = on_error.handle();
                 let _ = call(|| on_error.handler.accept_error(&handle, error));
@@ -528,8 +549,14 @@ impl Shared {
 
     // ANCHOR: process_new_client
     /// The CAS hands every accepted connection here (the course's `ProcessNewClient`): store
-    /// it in the DB, tell the application, ask the DRS to listen to it.
-    fn process_new_client(self: &Arc<Self>, stream: TcpStream, peer: SocketAddr) {
+    /// it in the DB, tell the application, ask the DRS to listen to it. A connector hands
+    /// over the same way the connections it made (`active`, chapter 11).
+    fn process_new_client(
+        self: &Arc<Self>,
+        stream: TcpStream,
+        peer: SocketAddr,
+        active: Option<ActiveLink>,
+    ) {
         let handle = self.handle();
         self.ledger.count_accepted();
         if self.admission.refuses(peer.ip()) {
@@ -538,7 +565,7 @@ impl Shared {
             let _ = call(|| self.handler.rejected(&handle, peer, &why));
             return;
         }
-        let conn = match self.new_connection(stream, peer) {
+        let conn = match self.new_connection(stream, peer, active) {
             Ok(conn) => Arc::new(conn),
             Err(e) => {
                 self.ledger.count_failed();
@@ -726,7 +753,12 @@ impl Shared {
         }
     }
 
-    fn new_connection(&self, stream: TcpStream, peer: SocketAddr) -> io::Result<Connection> {
+    fn new_connection(
+        &self,
+        stream: TcpStream,
+        peer: SocketAddr,
+        active: Option<ActiveLink>,
+    ) -> io::Result<Connection> {
         stream.set_nonblocking(true)?;
         // Messages here are small and interactive: send them now rather than wait to fill a
         // segment (Nagle), which would add up to 40 ms to every echo. Replies are batched by
@@ -740,6 +772,7 @@ impl Shared {
             Arc::clone(&self.budget),
         );
         conn.stats = self.ledger.open(id);
+        conn.active = active;
         Ok(conn)
     }
 
@@ -794,6 +827,9 @@ impl Shared {
     fn finish_close(self: &Arc<Self>, conn: &Connection, reason: DisconnectReason) {
         conn.closed.store(true, Ordering::SeqCst);
         self.ledger.count_disconnect(&reason);
+        if let Some(active) = &conn.active {
+            active.ended();
+        }
         self.keepalive.disarm(conn);
         {
             let mut announce = lock(&conn.announce);
@@ -842,6 +878,9 @@ impl Shared {
         }
         if conn.served_by.load(Ordering::Relaxed) != 0 {
             flags.insert(ClientFlags::MULTI_THREADED);
+        }
+        if conn.active.is_some() {
+            flags.insert(ClientFlags::ACTIVE);
         }
         flags
     }
@@ -915,6 +954,34 @@ impl KeepAliveHost for Shared {
     }
 }
 // ANCHOR_END: keepalive_host
+
+// ANCHOR: connector_host
+impl ConnectorHost for Shared {
+    fn hand_over(self: &Arc<Self>, stream: TcpStream, target: SocketAddr, active: ActiveLink) {
+        self.process_new_client(stream, target, Some(active));
+    }
+
+    fn connect_failed(
+        self: &Arc<Self>,
+        target: SocketAddr,
+        error: &io::Error,
+        retry_in: Option<std::time::Duration>,
+    ) {
+        let handle = self.handle();
+        let _ = call(|| {
+            self.handler
+                .connect_failed(&handle, target, error, retry_in)
+        });
+    }
+
+    fn listening_addrs(&self) -> Vec<SocketAddr> {
+        match *lock(&self.local_addr) {
+            Some(bound) => vec![bound],
+            None => lock(&self.addr).1.clone(),
+        }
+    }
+}
+// ANCHOR_END: connector_host
 
 // ANCHOR: call
 /// Calls an application callback, catching a panic: the panic's message, if it panicked.

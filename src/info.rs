@@ -6,6 +6,7 @@ use std::fmt;
 use std::time::Duration;
 
 use crate::client::Client;
+use crate::connector::ConnectTarget;
 use crate::demarcation::Framing;
 use crate::keepalive::KeepAliveConfig;
 use crate::poller::PollerKind;
@@ -70,6 +71,8 @@ pub struct ServerInfo {
     pub lingering: usize,
     /// Every connected client, in id order.
     pub clients: Vec<ClientInfo>,
+    /// Where the server connects to (chapter 11) and how each connect stands.
+    pub connect_targets: Vec<ConnectTarget>,
 }
 
 // ANCHOR: show
@@ -108,6 +111,9 @@ impl fmt::Display for ServerInfo {
         )?;
         for info in &self.clients {
             writeln!(f, "    {info}")?;
+        }
+        for target in &self.connect_targets {
+            writeln!(f, "  connect:   {target}")?;
         }
         Ok(())
     }

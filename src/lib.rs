@@ -25,6 +25,7 @@
 //! | [`stats`] | 9 | the per-client `conn` counters of TcpClient, taken to the whole server |
 //! | [`client_thread`] | 10 | TcpClient::StartThread / ClientThreadFunction, the controller's client migration |
 //! | [`admission`] | 2, CLI | the connection cap and the black-list (`max-clients`, `black-list` in TcpCmdCodes.h) |
+//! | [`connector`] | 11 | TcpClient.cpp's `CreateActiveClient`, `TryClientConnect`, `connect_retry_fn` (the server in client mode) |
 //! | [`cli`] | 1 on | the CommandParser CLI of `testapp` (`config tcp-server …`, `show …`) |
 //! | [`demo`] | all | helpers shared by the chapter binaries `chN` |
 //! | `tcpclient` | 6 on | the course's `tcp_client.cpp` test client: lines in, framed messages out (binary `tcpclient`) |
@@ -46,6 +47,7 @@ pub mod client_db;
 pub mod client_thread;
 pub mod config;
 mod connection;
+pub mod connector;
 #[doc(hidden)]
 pub mod console;
 pub mod controller;
@@ -81,9 +83,10 @@ pub mod wording;
 pub use client::{Client, ClientId};
 pub use client_thread::ClientMode;
 pub use config::Config;
+pub use connector::{ConnectState, ConnectTarget};
 pub use controller::{Handler, ServerHandle, TcpServer};
 pub use demarcation::{ByteOrder, FrameError, Framing, ProtocolError};
-pub use error::{DisconnectReason, MigrateError, SendError, ServerError};
+pub use error::{ConnectError, DisconnectReason, MigrateError, SendError, ServerError};
 pub use info::{ClientInfo, ServerInfo, ServerStats};
 pub use keepalive::KeepAliveConfig;
 pub use poller::PollerKind;
