@@ -27,6 +27,7 @@
 use super::{Found, Located, ProtocolError, Rule};
 use crate::framing::{find, raw_limit, ByteOrder, Framing, HEADER_LEN};
 
+// ANCHOR: stub
 /// Where the next message lies in the bytes `head` then `tail` (the two halves of a circular
 /// buffer, or a read and nothing): the cutting rules of the course's demarcators, applied to
 /// bytes wherever they are.
@@ -64,3 +65,4 @@ pub(super) fn locate(
     //   `delimiter.len() - 1` bytes may be the start of a delimiter).
     todo!("ex06: locate")
 }
+// ANCHOR_END: stub

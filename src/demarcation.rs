@@ -62,6 +62,7 @@ pub enum ProtocolError {
     MessageTimeout { after_ms: u64, buffered: usize },
 }
 
+// ANCHOR: rule
 /// The cutting rule a [`Demarcator`] applies: its framing with the degenerate cases (`Fixed(0)`,
 /// an empty delimiter) already turned into [`Rule::PassThrough`].
 // With the exercise stub in place nothing reads the rules until the student's `locate` does.
@@ -73,6 +74,7 @@ enum Rule {
     Length { order: ByteOrder, max_len: usize },
     Delimited { delimiter: Vec<u8>, max_len: usize },
 }
+// ANCHOR_END: rule
 
 // ANCHOR: demarcator
 /// One client's receive side: the framing that cuts it, and its circular buffer for what
@@ -117,6 +119,7 @@ pub struct Demarcator {
 }
 // ANCHOR_END: demarcator
 
+// ANCHOR: found
 /// Where the next message lies in a run of bytes: its payload is `len` bytes from `start`,
 /// and `total` bytes (header and delimiter included) make up the whole frame.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -139,6 +142,7 @@ enum Found {
     /// searched and need not be searched again.
     Incomplete { scanned: usize },
 }
+// ANCHOR_END: found
 
 impl Demarcator {
     /// A demarcator whose circular buffer will hold `capacity` bytes, raised to
