@@ -6,7 +6,7 @@
 use proptest::prelude::*;
 use std::fmt;
 use tcpserverlib::demarcation::{
-    ByteOrder, Demarcator, FrameError, Framing, ProtocolError, DEFAULT_MAX_LEN,
+    ByteOrder, Demarcator, FrameError, Framing, Located, ProtocolError, DEFAULT_MAX_LEN,
 };
 
 /// Feeds `chunks` one by one, as successive `recv` results; returns the messages delivered and
@@ -469,6 +469,108 @@ fn framing_and_frame_error_texts() {
         "cannot frame a message containing its delimiter \"\\r\\n\" (at byte 2); the receiver \
          would cut it there"
     );
+}
+
+/// The circular buffer exists only while part of a message waits: none before, one of the
+/// full capacity while a message is split across reads, none again once it is delivered.
+#[test]
+fn buffer_is_allocated_only_while_a_message_waits() {
+    let framing = Framing::length();
+    let mut d = Demarcator::new(framing.clone(), 64);
+    assert_eq!(d.allocated(), 0, "an idle client holds no buffer");
+    let frame = framing.encode(b"Hello Abhishek").unwrap();
+    let mut msgs = Vec::new();
+    d.feed(&frame[..5], &mut msgs).unwrap();
+    assert_eq!(d.buffered(), 5);
+    assert_eq!(
+        d.allocated(),
+        d.capacity(),
+        "a split message gets the whole buffer"
+    );
+    d.feed(&frame[5..], &mut msgs).unwrap();
+    assert_eq!(msgs, vec![b"Hello Abhishek".to_vec()]);
+    assert_eq!(d.allocated(), 0, "the buffer is given back once it empties");
+}
+
+/// The DRS's path: `cut` finds each whole message at the start of a read without storing
+/// anything, `push` keeps what is left, `next_message` lends what completes in the buffer,
+/// and `free_space` says how much the next read may bring.
+#[test]
+fn cut_push_and_next_message() {
+    let mut d = Demarcator::new(Framing::line(), 0);
+    assert!(!d.passes_through());
+    let read = b"one\r\ntwo\nthr";
+    assert_eq!(
+        d.cut(read),
+        Ok(Some(Located {
+            start: 0,
+            len: 3,
+            total: 5
+        })),
+        "\"one\" without its \\r\\n"
+    );
+    assert_eq!(
+        d.cut(&read[5..]),
+        Ok(Some(Located {
+            start: 0,
+            len: 3,
+            total: 4
+        }))
+    );
+    assert_eq!(d.cut(&read[9..]), Ok(None), "\"thr\" is not a whole line");
+    assert_eq!(d.allocated(), 0, "cut stores nothing");
+    assert_eq!(d.push(&read[9..]), 3);
+    assert_eq!(d.buffered(), 3);
+    assert_eq!(d.free_space(), d.capacity() - 3);
+    assert_eq!(d.next_message(), Ok(None));
+    assert_eq!(d.push(b"ee\nfo"), 5);
+    assert_eq!(d.next_message(), Ok(Some(&b"three"[..])));
+    assert_eq!(d.next_message(), Ok(None), "\"fo\" waits for the rest");
+    assert_eq!(d.buffered(), 2);
+    assert_eq!(
+        d.finish(),
+        Err(ProtocolError::TruncatedAtEof { buffered: 2 })
+    );
+
+    let header = Framing::length().encode(b"hey").unwrap();
+    let mut d = Demarcator::new(Framing::length(), 0);
+    assert_eq!(
+        d.cut(&header),
+        Ok(Some(Located {
+            start: 2,
+            len: 3,
+            total: 5
+        })),
+        "the payload starts after the header"
+    );
+}
+
+/// `none`, `fixed:0` and an empty delimiter cut nothing: every read is delivered as it is,
+/// and nothing is ever buffered.
+#[test]
+fn degenerate_framings_pass_through() {
+    for framing in [
+        Framing::None,
+        Framing::Fixed(0),
+        Framing::Delimited {
+            delimiter: vec![],
+            max_len: 4,
+        },
+    ] {
+        let mut d = Demarcator::new(framing.clone(), 16);
+        assert!(d.passes_through(), "{framing:?}");
+        let (msgs, r) = feed_all(&mut d, &[b"ab", b"cdefgh"]);
+        assert_eq!(r, Ok(()), "{framing:?}");
+        assert_eq!(
+            msgs,
+            vec![b"ab".to_vec(), b"cdefgh".to_vec()],
+            "{framing:?}"
+        );
+        assert_eq!(d.push(b"xyz"), 0, "{framing:?}: nothing is stored");
+        assert_eq!(d.cut(b"xyz"), Ok(None), "{framing:?}");
+        assert_eq!(d.buffered(), 0, "{framing:?}");
+        assert_eq!(d.allocated(), 0, "{framing:?}");
+    }
 }
 
 /// Bytes as an escaped string (`"ab\n\x01"`), so a failure shows text as text.
