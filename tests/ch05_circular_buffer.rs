@@ -177,6 +177,18 @@ fn snapshot_elides_long_contents() {
     );
 }
 
+/// `{:?}` shows the positions only, never the contents (which may be large).
+#[test]
+fn debug_shows_positions_only() {
+    let mut b = CircularBuffer::new(4);
+    b.write(b"abc");
+    b.consume(1);
+    assert_eq!(
+        format!("{b:?}"),
+        "CircularBuffer { capacity: 4, front: 1, len: 2 }"
+    );
+}
+
 /// A big buffer's snapshot stays a few lines long.
 #[test]
 fn snapshot_of_big_buffer_is_short() {
