@@ -1,7 +1,7 @@
 //! Chapter 5 — the byte circular buffer, tested through its public API.
 //!
 //! Exercise: `cargo test --features ex05 --test ch05_circular_buffer` runs these against the
-//! stub in `chapters/ex05_circular_buffer.rs`.
+//! stub in `chapters/ex05_ring.rs` (the ring operations).
 
 use proptest::prelude::*;
 use std::collections::VecDeque;

@@ -1,7 +1,7 @@
 //! Chapter 6 — TCP message demarcation, tested through its public API.
 //!
 //! Exercise: `cargo test --features ex06 --test ch06_demarcation` runs these against the stub
-//! in `chapters/ex06_demarcation.rs`.
+//! in `chapters/ex06_rules.rs` (the cutting rules).
 
 use proptest::prelude::*;
 use std::fmt;
