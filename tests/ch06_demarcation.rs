@@ -525,6 +525,12 @@ fn cut_push_and_next_message() {
     assert_eq!(d.next_message(), Ok(None));
     assert_eq!(d.push(b"ee\nfo"), 5);
     assert_eq!(d.next_message(), Ok(Some(&b"three"[..])));
+    assert_eq!(
+        d.buffered(),
+        2,
+        "the message just lent no longer counts as buffered, only \"fo\""
+    );
+    assert_eq!(d.free_space(), d.capacity() - 2);
     assert_eq!(d.next_message(), Ok(None), "\"fo\" waits for the rest");
     assert_eq!(d.buffered(), 2);
     assert_eq!(
