@@ -24,13 +24,23 @@
 //! - the header's byte order is a choice: big-endian (network order) by default, little-endian
 //!   so the course's own C++ client, which writes host order on x86, can talk to us.
 //!
+//! The cutting rules themselves, `locate`, live in the submodule `rules`:
+//! exercise 6 (`--features ex06`) swaps in `chapters/ex06_rules.rs`. Everything here moves
+//! bytes around their answer.
+//!
 //! A production server would use tokio-util's `LengthDelimitedCodec` or `LinesCodec` over a
 //! growable `bytes::BytesMut`, which cut frames out without copying them.
 
 use crate::circular_buffer::CircularBuffer;
 use std::fmt;
 
-use crate::framing::{find, raw_limit};
+// ANCHOR: rules_mod
+// The cutting rules are exercise 6: the feature swaps in the student's file. A `path` on a
+// module declared in `demarcation.rs` is relative to `src/`.
+#[cfg_attr(feature = "ex06", path = "../chapters/ex06_rules.rs")]
+mod rules;
+use rules::locate;
+// ANCHOR_END: rules_mod
 pub use crate::framing::{
     ByteOrder, FrameError, Framing, ParseFramingError, Wrapping, DEFAULT_MAX_LEN, HEADER_LEN,
     MAX_FIXED_LEN,
@@ -52,8 +62,11 @@ pub enum ProtocolError {
     MessageTimeout { after_ms: u64, buffered: usize },
 }
 
+// ANCHOR: rule
 /// The cutting rule a [`Demarcator`] applies: its framing with the degenerate cases (`Fixed(0)`,
 /// an empty delimiter) already turned into [`Rule::PassThrough`].
+// With the exercise stub in place nothing reads the rules until the student's `locate` does.
+#[cfg_attr(feature = "ex06", allow(dead_code))]
 #[derive(Debug)]
 enum Rule {
     PassThrough,
@@ -61,6 +74,7 @@ enum Rule {
     Length { order: ByteOrder, max_len: usize },
     Delimited { delimiter: Vec<u8>, max_len: usize },
 }
+// ANCHOR_END: rule
 
 // ANCHOR: demarcator
 /// One client's receive side: the framing that cuts it, and its circular buffer for what
@@ -105,6 +119,7 @@ pub struct Demarcator {
 }
 // ANCHOR_END: demarcator
 
+// ANCHOR: found
 /// Where the next message lies in a run of bytes: its payload is `len` bytes from `start`,
 /// and `total` bytes (header and delimiter included) make up the whole frame.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -118,6 +133,7 @@ pub struct Located {
 }
 
 /// What [`locate`] found.
+#[cfg_attr(feature = "ex06", allow(dead_code))]
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Found {
     /// A whole message.
@@ -126,6 +142,7 @@ enum Found {
     /// searched and need not be searched again.
     Incomplete { scanned: usize },
 }
+// ANCHOR_END: found
 
 impl Demarcator {
     /// A demarcator whose circular buffer will hold `capacity` bytes, raised to
@@ -357,84 +374,6 @@ impl Demarcator {
         self.buffer.as_ref().map_or(0, CircularBuffer::len) - self.handed_out
     }
 }
-
-// ANCHOR: locate
-/// Where the next message lies in the bytes `head` then `tail` (the two halves of a circular
-/// buffer, or a read and nothing): the cutting rules of the course's demarcators, applied to
-/// bytes wherever they are.
-fn locate(rule: &Rule, head: &[u8], tail: &[u8], scanned: usize) -> Result<Found, ProtocolError> {
-    let available = head.len() + tail.len();
-    let byte_at = |i: usize| {
-        if i < head.len() {
-            head[i]
-        } else {
-            tail[i - head.len()]
-        }
-    };
-    let incomplete = Ok(Found::Incomplete { scanned: 0 });
-    match rule {
-        Rule::PassThrough => incomplete,
-        Rule::Fixed(n) => {
-            if available < *n {
-                return incomplete;
-            }
-            Ok(Found::Message(Located {
-                start: 0,
-                len: *n,
-                total: *n,
-            }))
-        }
-        Rule::Length { order, max_len } => {
-            if available < HEADER_LEN {
-                return incomplete;
-            }
-            let header = [byte_at(0), byte_at(1)];
-            let len = usize::from(match order {
-                ByteOrder::Big => u16::from_be_bytes(header),
-                ByteOrder::Little => u16::from_le_bytes(header),
-            });
-            // Judged on the header alone: no point waiting for a body we will refuse.
-            if len < HEADER_LEN {
-                return Err(ProtocolError::FrameTooSmall { len });
-            }
-            if len > *max_len {
-                return Err(ProtocolError::FrameTooLarge { len, max: *max_len });
-            }
-            if available < len {
-                return incomplete;
-            }
-            Ok(Found::Message(Located {
-                start: HEADER_LEN,
-                len: len - HEADER_LEN,
-                total: len,
-            }))
-        }
-        Rule::Delimited { delimiter, max_len } => {
-            let limit = raw_limit(delimiter, *max_len);
-            let Some(at) = find(head, tail, scanned, delimiter) else {
-                // The last delimiter.len() - 1 bytes may be the start of a delimiter.
-                if available >= limit.saturating_add(delimiter.len()) {
-                    return Err(ProtocolError::MessageTooLong { max: *max_len });
-                }
-                let scanned = (available + 1).saturating_sub(delimiter.len());
-                return Ok(Found::Incomplete { scanned });
-            };
-            let mut len = at;
-            if Framing::is_line(delimiter) && at > 0 && byte_at(at - 1) == b'\r' {
-                len -= 1;
-            }
-            if len > *max_len {
-                return Err(ProtocolError::MessageTooLong { max: *max_len });
-            }
-            Ok(Found::Message(Located {
-                start: 0,
-                len,
-                total: at + delimiter.len(),
-            }))
-        }
-    }
-}
-// ANCHOR_END: locate
 
 impl fmt::Display for ProtocolError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {

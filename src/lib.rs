@@ -37,7 +37,6 @@
 #[cfg_attr(feature = "ex02", path = "../chapters/ex02_acceptor.rs")]
 pub mod acceptor;
 pub mod admission;
-#[cfg_attr(feature = "ex05", path = "../chapters/ex05_circular_buffer.rs")]
 pub mod circular_buffer;
 pub mod cli;
 #[cfg_attr(feature = "ex01", path = "../chapters/ex01_client.rs")]
@@ -51,7 +50,6 @@ pub mod connector;
 #[doc(hidden)]
 pub mod console;
 pub mod controller;
-#[cfg_attr(feature = "ex06", path = "../chapters/ex06_demarcation.rs")]
 pub mod demarcation;
 #[doc(hidden)]
 pub mod demo;

@@ -367,26 +367,6 @@ fn accept_errors_are_survived() {
     assert!(line.contains("connected"), "{line}");
 }
 
-/// ch5 narrates the circular buffer: a write, a read, a wrap-around, a partial write.
-#[test]
-fn ch5_tells_the_circular_buffer_story() {
-    chapter_tells_its_story(5, &["front=", "rear=", "wrapped", "only 2 of 10"]);
-}
-
-/// ch6 replays the course's demonstration: junk boundaries without demarcation, whole
-/// messages with it.
-#[test]
-fn ch6_tells_the_demarcation_story() {
-    chapter_tells_its_story(
-        6,
-        &[
-            "recv -> \"Hell\"",
-            "message 1: \"Hello Abhishek\"",
-            "message 4: \"msg-3\"",
-        ],
-    );
-}
-
 /// ch7 shows the flags changing as accepting and listening are disabled and re-enabled,
 /// and nothing lost meanwhile.
 #[test]

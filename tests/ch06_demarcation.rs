@@ -1,11 +1,12 @@
 //! Chapter 6 — TCP message demarcation, tested through its public API.
 //!
 //! Exercise: `cargo test --features ex06 --test ch06_demarcation` runs these against the stub
-//! in `chapters/ex06_demarcation.rs`.
+//! in `chapters/ex06_rules.rs` (the cutting rules).
 
 use proptest::prelude::*;
+use std::fmt;
 use tcpserverlib::demarcation::{
-    ByteOrder, Demarcator, FrameError, Framing, ProtocolError, DEFAULT_MAX_LEN,
+    ByteOrder, Demarcator, FrameError, Framing, Located, ProtocolError, DEFAULT_MAX_LEN,
 };
 
 /// Feeds `chunks` one by one, as successive `recv` results; returns the messages delivered and
@@ -346,16 +347,246 @@ fn encode_each_kind() {
     assert!(e.to_string().contains("65533"), "{e}");
 }
 
-/// Protocol errors read as sentences naming the limit that was broken.
+/// A delimited payload of exactly `max_len` bytes is framed by `encode` and cut back out by
+/// the demarcator; one byte more is refused by both, for a line and for a custom delimiter.
 #[test]
-fn protocol_error_messages() {
+fn delimited_max_len_is_inclusive_both_ways() {
+    for delimiter in [b"\n".to_vec(), b"||".to_vec()] {
+        let framing = Framing::Delimited {
+            delimiter: delimiter.clone(),
+            max_len: 8,
+        };
+        let frame = framing
+            .encode(b"12345678")
+            .unwrap_or_else(|e| panic!("{framing}: 8 bytes must be framed, got {e}"));
+        assert_eq!(frame, [&b"12345678"[..], &delimiter].concat(), "{framing}");
+        let mut d = Demarcator::new(framing.clone(), 0);
+        let mut msgs = Vec::new();
+        assert_eq!(d.feed(&frame, &mut msgs), Ok(()), "{framing}");
+        assert_eq!(msgs, vec![b"12345678".to_vec()], "{framing}");
+
+        let e = framing
+            .encode(b"123456789")
+            .expect_err("9 bytes are over the limit of 8");
+        assert_eq!(
+            e.to_string(),
+            "cannot frame a 9-byte message; expected at most 8 bytes before the delimiter"
+        );
+        let over = [&b"123456789"[..], &delimiter].concat();
+        let mut d = Demarcator::new(framing.clone(), 0);
+        assert_eq!(
+            d.feed(&over, &mut msgs),
+            Err(ProtocolError::MessageTooLong { max: 8 }),
+            "{framing}"
+        );
+    }
+}
+
+/// Every protocol error reads as a sentence naming what was wrong and what was expected.
+#[test]
+fn protocol_error_texts() {
+    let cases = [
+        (
+            ProtocolError::FrameTooLarge { len: 70, max: 64 },
+            "frame header announces 70 bytes; this server accepts at most 64",
+        ),
+        (
+            ProtocolError::FrameTooSmall { len: 1 },
+            "frame header announces 1 bytes, less than the 2-byte header itself; expected at \
+             least 2",
+        ),
+        (
+            ProtocolError::MessageTooLong { max: 16 },
+            "message longer than 16 bytes without its delimiter; this server accepts at most 16",
+        ),
+        (
+            ProtocolError::TruncatedAtEof { buffered: 3 },
+            "stream ended in the middle of a message (3 bytes buffered)",
+        ),
+        (
+            ProtocolError::MessageTimeout {
+                after_ms: 250,
+                buffered: 1,
+            },
+            "message timeout: a message was started and not completed within 250 ms (1 bytes \
+             buffered); expected whole messages to arrive promptly",
+        ),
+    ];
+    for (error, text) in cases {
+        assert_eq!(error.to_string(), text, "{error:?}");
+    }
+}
+
+/// Each framing shows its spelling and its limits, a custom delimiter escaped so that it
+/// stays on one line; encode's refusals name the payload and the rule.
+#[test]
+fn framing_and_frame_error_texts() {
+    let cases = [
+        (Framing::None, "none (bytes delivered as they arrive)"),
+        (Framing::Fixed(10), "fixed:10 (every message 10 bytes)"),
+        (
+            length_le(64),
+            "length-le (2-byte little-endian header, max 64 bytes)",
+        ),
+        (
+            Framing::line(),
+            "line (ends with \\n, optional \\r before it dropped, max 10240 bytes)",
+        ),
+        (
+            Framing::Delimited {
+                delimiter: b"\r\n\r\n".to_vec(),
+                max_len: 8,
+            },
+            "delimited by \"\\r\\n\\r\\n\" (max 8 bytes)",
+        ),
+        (
+            Framing::Delimited {
+                delimiter: vec![0, b'"'],
+                max_len: 3,
+            },
+            "delimited by \"\\x00\\\"\" (max 3 bytes)",
+        ),
+    ];
+    for (framing, text) in cases {
+        assert_eq!(framing.to_string(), text, "{framing:?}");
+    }
     assert_eq!(
-        ProtocolError::FrameTooSmall { len: 1 }.to_string(),
-        "frame header announces 1 bytes, less than the 2-byte header itself; expected at least 2"
+        Framing::Fixed(3).encode(b"ab").unwrap_err().to_string(),
+        "cannot frame a 2-byte message; expected exactly 3 bytes"
     );
-    assert!(ProtocolError::MessageTooLong { max: 16 }
-        .to_string()
-        .contains("at most 16"));
+    assert_eq!(
+        length_le(10).encode(b"123456789").unwrap_err().to_string(),
+        "cannot frame a 9-byte message; expected at most 8 bytes of payload (frames of at most \
+         10 bytes, 2-byte header included)"
+    );
+    assert_eq!(
+        Framing::line().encode(b"a\nb").unwrap_err().to_string(),
+        "cannot frame a message containing its delimiter \"\\n\" (at byte 1); the receiver \
+         would cut it there"
+    );
+    assert_eq!(
+        Framing::line().encode(b"cr\r").unwrap_err().to_string(),
+        "cannot frame a message containing its delimiter \"\\r\\n\" (at byte 2); the receiver \
+         would cut it there"
+    );
+}
+
+/// The circular buffer exists only while part of a message waits: none before, one of the
+/// full capacity while a message is split across reads, none again once it is delivered.
+#[test]
+fn buffer_is_allocated_only_while_a_message_waits() {
+    let framing = Framing::length();
+    let mut d = Demarcator::new(framing.clone(), 64);
+    assert_eq!(d.allocated(), 0, "an idle client holds no buffer");
+    let frame = framing.encode(b"Hello Abhishek").unwrap();
+    let mut msgs = Vec::new();
+    d.feed(&frame[..5], &mut msgs).unwrap();
+    assert_eq!(d.buffered(), 5);
+    assert_eq!(
+        d.allocated(),
+        d.capacity(),
+        "a split message gets the whole buffer"
+    );
+    d.feed(&frame[5..], &mut msgs).unwrap();
+    assert_eq!(msgs, vec![b"Hello Abhishek".to_vec()]);
+    assert_eq!(d.allocated(), 0, "the buffer is given back once it empties");
+}
+
+/// The DRS's path: `cut` finds each whole message at the start of a read without storing
+/// anything, `push` keeps what is left, `next_message` lends what completes in the buffer,
+/// and `free_space` says how much the next read may bring.
+#[test]
+fn cut_push_and_next_message() {
+    let mut d = Demarcator::new(Framing::line(), 0);
+    assert!(!d.passes_through());
+    let read = b"one\r\ntwo\nthr";
+    assert_eq!(
+        d.cut(read),
+        Ok(Some(Located {
+            start: 0,
+            len: 3,
+            total: 5
+        })),
+        "\"one\" without its \\r\\n"
+    );
+    assert_eq!(
+        d.cut(&read[5..]),
+        Ok(Some(Located {
+            start: 0,
+            len: 3,
+            total: 4
+        }))
+    );
+    assert_eq!(d.cut(&read[9..]), Ok(None), "\"thr\" is not a whole line");
+    assert_eq!(d.allocated(), 0, "cut stores nothing");
+    assert_eq!(d.push(&read[9..]), 3);
+    assert_eq!(d.buffered(), 3);
+    assert_eq!(d.free_space(), d.capacity() - 3);
+    assert_eq!(d.next_message(), Ok(None));
+    assert_eq!(d.push(b"ee\nfo"), 5);
+    assert_eq!(d.next_message(), Ok(Some(&b"three"[..])));
+    assert_eq!(
+        d.buffered(),
+        2,
+        "the message just lent no longer counts as buffered, only \"fo\""
+    );
+    assert_eq!(d.free_space(), d.capacity() - 2);
+    assert_eq!(d.next_message(), Ok(None), "\"fo\" waits for the rest");
+    assert_eq!(d.buffered(), 2);
+    assert_eq!(
+        d.finish(),
+        Err(ProtocolError::TruncatedAtEof { buffered: 2 })
+    );
+
+    let header = Framing::length().encode(b"hey").unwrap();
+    let mut d = Demarcator::new(Framing::length(), 0);
+    assert_eq!(
+        d.cut(&header),
+        Ok(Some(Located {
+            start: 2,
+            len: 3,
+            total: 5
+        })),
+        "the payload starts after the header"
+    );
+}
+
+/// `none`, `fixed:0` and an empty delimiter cut nothing: every read is delivered as it is,
+/// and nothing is ever buffered.
+#[test]
+fn degenerate_framings_pass_through() {
+    for framing in [
+        Framing::None,
+        Framing::Fixed(0),
+        Framing::Delimited {
+            delimiter: vec![],
+            max_len: 4,
+        },
+    ] {
+        let mut d = Demarcator::new(framing.clone(), 16);
+        assert!(d.passes_through(), "{framing:?}");
+        let (msgs, r) = feed_all(&mut d, &[b"ab", b"cdefgh"]);
+        assert_eq!(r, Ok(()), "{framing:?}");
+        assert_eq!(
+            msgs,
+            vec![b"ab".to_vec(), b"cdefgh".to_vec()],
+            "{framing:?}"
+        );
+        assert_eq!(d.push(b"xyz"), 0, "{framing:?}: nothing is stored");
+        assert_eq!(d.cut(b"xyz"), Ok(None), "{framing:?}");
+        assert_eq!(d.buffered(), 0, "{framing:?}");
+        assert_eq!(d.allocated(), 0, "{framing:?}");
+    }
+}
+
+/// Bytes as an escaped string (`"ab\n\x01"`), so a failure shows text as text.
+#[derive(PartialEq)]
+struct Text<'a>(&'a [u8]);
+
+impl fmt::Debug for Text<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "\"{}\"", self.0.escape_ascii())
+    }
 }
 
 /// A framing for the round-trip property, with small limits so they are exercised.
@@ -438,16 +669,42 @@ proptest! {
 
         let mut d = Demarcator::new(framing.clone(), capacity);
         let mut got = Vec::new();
-        for w in cuts.windows(2) {
-            prop_assert_eq!(d.feed(&wire[w[0]..w[1]], &mut got), Ok(()));
+        let sent: Vec<Text> = messages.iter().map(|m| Text(m)).collect();
+        for (k, w) in cuts.windows(2).enumerate() {
+            prop_assert_eq!(
+                d.feed(&wire[w[0]..w[1]], &mut got),
+                Ok(()),
+                "{}: segment #{} (bytes {}..{} of the wire {:?}) must be accepted: every \
+                 message was framed by encode; messages sent: {:?}",
+                framing, k, w[0], w[1], Text(&wire), sent
+            );
         }
-        prop_assert_eq!(d.finish(), Ok(()));
-        prop_assert_eq!(d.buffered(), 0);
+        prop_assert_eq!(
+            d.finish(),
+            Ok(()),
+            "{}: after the whole wire {:?} nothing may be left half-way",
+            framing, Text(&wire)
+        );
+        prop_assert_eq!(d.buffered(), 0, "{}: nothing left buffered", framing);
+        let received: Vec<Text> = got.iter().map(|m| Text(m)).collect();
         if framing == Framing::None {
-            prop_assert_eq!(got.concat(), messages.concat());
-            prop_assert!(got.iter().all(|m| !m.is_empty()));
+            prop_assert_eq!(
+                Text(&got.concat()),
+                Text(&messages.concat()),
+                "none: the bytes come out as they went in"
+            );
+            prop_assert!(
+                got.iter().all(|m| !m.is_empty()),
+                "none: no empty message, got {:?}", received
+            );
         } else {
-            prop_assert_eq!(got, messages);
+            prop_assert_eq!(
+                received,
+                sent,
+                "{}: the messages that come out of feed must be those encoded, cut at {:?} of \
+                 the wire {:?}, capacity asked {}",
+                framing, cuts, Text(&wire), capacity
+            );
         }
     }
 }

@@ -137,7 +137,7 @@ fn run() {
                 "{:<72} | clients | RSS before    | RSS after     | bytes/client",
                 "framing (each measured in a fresh process)"
             );
-            ["none", "line", "length"]
+            ["none", "line", "length", "fixed:65535"]
                 .iter()
                 .try_for_each(|framing| in_fresh_process(framing, false))
                 .and_then(|()| in_fresh_process("length", true))

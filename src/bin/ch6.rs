@@ -1,6 +1,8 @@
 //! Chapter 6 — message demarcation: the course's demonstration, replayed. A sender splits
-//! one message over several writes and packs several messages into one write; the server
-//! first sees raw `recv()` chunks (no demarcation), then whole messages (length-prefixed).
+//! one message over several writes (each awaited, so that each is one `recv()` on the
+//! server: the splitting is staged, not left to TCP) and packs several messages into one
+//! write; the server first sees raw `recv()` chunks (no demarcation), then whole messages
+//! (length-prefixed).
 //! `cargo run --bin ch6`, or `cargo run --bin ch6 -- --listen 127.0.0.1:40100` for a
 //! line-framed echo server to try with `nc`.
 
@@ -52,10 +54,13 @@ fn without_demarcation() -> Result<(), Failure> {
     say("Without demarcation (framing: none), the server sees whatever recv() returns.");
     let (server, events) = server(Framing::None)?;
     let mut c = connect(&server, &events)?;
-    say("The sender's one message \"Hello Abhishek\" leaves as 4 segments:");
+    say("The sender's one message \"Hello Abhishek\" goes out as 4 writes, each awaited until the");
+    say("server has received it, so that each is one recv(): the course's 4-byte segments, staged");
+    say("(over loopback, one 14-byte write would arrive whole):");
     send_split(&mut c, &events, &[b"Hell", b"o Ab", b"hish", b"ek"])?;
     say("Four chunks, and no way to tell they were one message.");
-    say("Now three messages \"msg-1\" \"msg-2\" \"msg-3\" leave in one write:");
+    say("Now three messages \"msg-1\" \"msg-2\" \"msg-3\" go out packed into one write (what a");
+    say("sender's loop of small writes often turns into, staged here):");
     c.write_all(b"msg-1msg-2msg-3").map_err(|e| e.to_string())?;
     let mut got = Vec::new();
     while got.len() < 15 {
@@ -80,7 +85,7 @@ fn with_demarcation() -> Result<(), Failure> {
         .encode(b"Hello Abhishek")
         .map_err(|e| e.to_string())?;
     say(&format!(
-        "The same message, framed: {} bytes = 2-byte header {:?} + 14 bytes, split into 4 writes.",
+        "The same message, framed: {} bytes = 2-byte header {:?} + 14 bytes, in 4 writes, not awaited:",
         frame.len(),
         &frame[..2]
     ));
@@ -88,13 +93,14 @@ fn with_demarcation() -> Result<(), Failure> {
     for piece in &pieces {
         c.write_all(piece).map_err(|e| e.to_string())?;
     }
+    say("however TCP groups them into recv()s, the circular buffer keeps what a read split off.");
     let (_, m) = events.expect_message(TIMEOUT)?;
     say(&format!(
         "  message 1: \"{}\" ({} bytes with header)",
         printable(&m),
         m.len() + 2
     ));
-    say("And three messages in one write:");
+    say("And three framed messages packed into one write:");
     let mut packed = Vec::new();
     for text in ["msg-1", "msg-2", "msg-3"] {
         packed.extend(framing.encode(text.as_bytes()).map_err(|e| e.to_string())?);
