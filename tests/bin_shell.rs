@@ -206,11 +206,14 @@ fn the_new_commands_act_on_a_running_server() {
         .ends_with("1 client"));
     shell.line_with(&me.to_string());
 
-    shell.say("config tcp-server default ka-interval 0.1");
-    shell.line_with("keep-alive interval 100ms");
+    // An interval of 1 s holds a silent client 1.5 s; the client answers the first
+    // keep-alive at once, so even a slow machine turns keep-alive off well within its hold.
+    shell.say("config tcp-server default ka-interval 1");
+    shell.line_with("keep-alive interval 1000ms");
     let mut byte = [0u8; 1];
     client.read_exact(&mut byte).unwrap();
     assert_eq!(&byte, b"\n", "the server's keep-alive is an empty line");
+    client.write_all(b"\n").unwrap();
     shell.say("config tcp-server default no ka-interval");
     shell.line_with("keep-alive off");
 
