@@ -31,6 +31,8 @@
 
 use super::{Place, Ring, Slot, SlotItem, NO_HOLE};
 
+// ANCHOR: stub
+
 impl Slot {
     /// Puts a timer in the most recent hole, or at the end if there is none; returns its
     /// position.
@@ -95,3 +97,4 @@ impl Ring {
         todo!("Ring::ticks_left")
     }
 }
+// ANCHOR_END: stub

@@ -660,6 +660,7 @@ impl Wheel {
         Some(state)
     }
 
+    // ANCHOR: lag
     /// Ticks the hand is behind real time (0 for a manual wheel, whose time is its hand).
     fn lag(&self, tick: Duration) -> u64 {
         let Some(clock) = &self.clock else { return 0 };
@@ -668,6 +669,7 @@ impl Wheel {
             .unwrap_or(u64::MAX)
             .saturating_sub(self.turned)
     }
+    // ANCHOR_END: lag
 
     // ANCHOR: tick
     /// One tick: the hand moves on, and each timer the ring finds due there leaves its
