@@ -142,7 +142,9 @@ struct Ring {
 /// waits, which is what makes taking it out O(1) without touching any other timer.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 struct Place {
+    /// The slot: the hand fires the timer (or takes a lap off it) when it gets there.
     slot: usize,
+    /// The position in that slot's array: where `cancel` makes the hole.
     pos: usize,
 }
 
