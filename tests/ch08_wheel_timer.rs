@@ -657,6 +657,40 @@ fn started_wheel_never_fires_early() {
     }
 }
 
+/// The late-hand rule on a real thread: a callback busy for 2.5 ticks makes the hand late,
+/// and a timer it schedules then (3 ticks) still fires more than 2 ticks later, not as soon
+/// as the catching-up hand has turned 3 times.
+#[test]
+fn a_late_thread_does_not_fire_new_timers_early() {
+    let tick = Duration::from_millis(20);
+    // Three times, on fresh wheels: a wheel that fires early may get away with it once, when
+    // the machine happens to delay its thread by just the right amount.
+    for round in 1..=3 {
+        let wheel = Arc::new(WheelTimer::start(tick, 64));
+        let (tx, rx) = mpsc::channel();
+        let weak = Arc::downgrade(&wheel);
+        wheel.schedule(tick, move || {
+            // Busy for a while, as a callback doing real work would be (not a synchronisation).
+            std::thread::sleep(tick * 5 / 2);
+            if let Some(wheel) = weak.upgrade() {
+                let (tx, start) = (tx.clone(), Instant::now());
+                wheel.schedule(tick * 3, move || {
+                    let _ = tx.send(start.elapsed());
+                });
+            }
+        });
+        let elapsed = rx
+            .recv_timeout(Duration::from_secs(10))
+            .expect("the timer fired within 10 s");
+        assert!(
+            elapsed > tick * 2,
+            "round {round}: a timer of 3 ticks of {tick:?}, scheduled while the hand was 2 ticks \
+             late, fired after {elapsed:?}: its delay must count from the real time, not from \
+             the late hand"
+        );
+    }
+}
+
 /// A callback busy on the wheel's thread for 50 ms: the wheel's stop must wait for it.
 fn slow_callback(started: mpsc::Sender<()>, finished: Arc<AtomicBool>) -> impl FnMut() + Send {
     move || {
