@@ -73,7 +73,6 @@ pub mod stats;
 pub mod sys;
 #[doc(hidden)]
 pub mod tcpclient;
-#[cfg_attr(feature = "ex08", path = "../chapters/ex08_wheel_timer.rs")]
 pub mod wheel_timer;
 #[doc(hidden)]
 pub mod wording;

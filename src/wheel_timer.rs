@@ -19,12 +19,16 @@
 //! timers exist; a binary heap or a balanced tree would pay `log n`.
 //!
 //! Why this layout: with hundreds of thousands of timers the cost of each operation is the
-//! cache lines it misses, not its instructions. The previous layout, a `HashMap` by id plus
-//! `swap_remove` in the slot, missed three or four lines per cancel (map entry, slot item, the
-//! entry of the item that moved into the hole); the slab and the holes miss two. An intrusive
-//! doubly linked list through the slab measured about the same on our benchmark; we keep the
-//! holes because a tick then walks one contiguous array and touches the slab only for the
-//! timers that fire.
+//! cache lines it misses, not its instructions. A `HashMap` by id plus `swap_remove` in the
+//! slot would miss three or four lines per cancel (map entry, slot item, the entry of the item
+//! that moved into the hole); the slab and the holes miss two. An intrusive doubly linked list
+//! through the slab costs about the same; we keep the holes because a tick then walks one
+//! contiguous array and touches the slab only for the timers that fire.
+//!
+//! The ring itself (a slot's holes, placing a timer, taking it out, one turn of the hand) is
+//! in the submodule `ring`, which exercise `ex08` swaps for the student's
+//! `chapters/ex08_ring.rs`; the slab, the callbacks, the thread and the late-hand rule stay
+//! here.
 //!
 //! What it costs: precision is one tick (a delay is rounded up to whole ticks, at least one),
 //! the thread wakes every tick even when nothing is due, and a tick visits every timer of its
@@ -51,6 +55,9 @@
 //!
 //! A production server would use its runtime's timer (tokio's is a hierarchical wheel) and
 //! would not need a thread of its own for it.
+
+// The exercise's stub of the ring leaves parts of the wheel unused until it is written.
+#![cfg_attr(feature = "ex08", allow(dead_code))]
 
 use std::any::Any;
 use std::io;
@@ -97,6 +104,10 @@ const MIN_TICK: Duration = Duration::from_millis(1);
 /// Ends a slot's chain of holes.
 const NO_HOLE: usize = usize::MAX;
 
+/// The ring of slots and its hand: schedule, cancel, tick. Exercise `ex08` swaps this file.
+#[cfg_attr(feature = "ex08", path = "../chapters/ex08_ring.rs")]
+mod ring;
+
 // ANCHOR: wheel_state
 /// One place in a slot's array.
 enum SlotItem {
@@ -119,15 +130,28 @@ struct Slot {
     timers: usize,
 }
 
+/// The ring and its hand; knows timers only by their slab index.
+struct Ring {
+    /// The slots; a timer due in `d` ticks sits `d` slots after the hand, modulo their number.
+    slots: Vec<Slot>,
+    /// The slot the hand last visited.
+    cursor: usize,
+}
+
+/// Where a waiting timer is: `ring.slots[slot].items[pos]`. It never changes while the timer
+/// waits, which is what makes taking it out O(1) without touching any other timer.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+struct Place {
+    /// The slot: the hand fires the timer (or takes a lap off it) when it gets there.
+    slot: usize,
+    /// The position in that slot's array: where `cancel` makes the hole.
+    pos: usize,
+}
+
 /// Where a timer is in its life.
 enum State {
-    /// In `slots[slot].items[pos]`, waiting for the hand. `pos` never changes while it
-    /// waits, which is what makes removal O(1) without touching any other timer.
-    Waiting {
-        slot: usize,
-        pos: usize,
-        callback: Callback,
-    },
+    /// At `place` in the ring, waiting for the hand.
+    Waiting { place: Place, callback: Callback },
     /// Its callback has been taken out and is running without the lock. `rearm` (in ticks)
     /// says what happens when it returns: periodic timers start with their period, a
     /// reschedule from inside the callback sets it, and `None` means the timer is finished.
@@ -149,14 +173,12 @@ struct Entry {
 /// Everything the lock protects.
 struct Wheel {
     /// The ring: each slot holds the timers the hand fires (or un-laps) when it gets there.
-    slots: Vec<Slot>,
+    ring: Ring,
     /// The slab: every timer at the index its handle names, so that a handle reaches its
     /// timer with one array access and no hashing.
     timers: Vec<Entry>,
     /// The most recently freed entry: the next timer reuses it while it is still in cache.
     free: Option<u32>,
-    /// The slot the hand last visited; a timer due in `d` ticks goes `d` slots further on.
-    cursor: usize,
     /// Entries that hold a timer (waiting or firing).
     live: usize,
     /// Timers in `Firing { rearm: None }`: in the slab, but not pending any more. Counted so
@@ -166,11 +188,24 @@ struct Wheel {
     stopped: bool,
     /// Ticks turned since the start.
     turned: u64,
-    /// When tick 0 began, for a wheel turned by its thread (`None` for a manual wheel). A
-    /// thread that fell behind (a long callback, a loaded machine) catches up by turning
-    /// several ticks at once; a timer scheduled meanwhile must count its ticks from the real
-    /// time, not from the late hand, or it would fire early.
-    clock: Option<Instant>,
+    /// How long ago tick 0 began, for a wheel that knows the time (`None` for a manual wheel,
+    /// whose time is its hand). A thread that fell behind (a long callback, a loaded machine)
+    /// catches up by turning several ticks at once; a timer scheduled meanwhile must count its
+    /// ticks from the real time, not from the late hand, or it would fire early.
+    clock: Option<Clock>,
+}
+
+/// The time since tick 0 began: `origin.elapsed()` on a started wheel, a test's own clock on
+/// [`WheelTimer::manual_with_clock`].
+type Clock = Box<dyn Fn() -> Duration + Send>;
+
+/// What a wheel holds in memory, from [`WheelTimer::footprint`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Footprint {
+    /// Entries of the slab: timers waiting or firing, and free entries kept for reuse.
+    pub entries: usize,
+    /// Places in the slots' arrays: waiting timers and the holes between them.
+    pub places: usize,
 }
 // ANCHOR_END: wheel_state
 
@@ -217,7 +252,7 @@ impl WheelTimer {
     pub fn try_start(tick: Duration, slots: usize) -> io::Result<WheelTimer> {
         let wheel = WheelTimer::manual(tick, slots);
         let origin = Instant::now();
-        wheel.shared.lock().clock = Some(origin);
+        wheel.shared.lock().clock = Some(Box::new(move || origin.elapsed()));
         let shared = Arc::clone(&wheel.shared);
         let tick = wheel.tick;
         let handle = thread::Builder::new()
@@ -233,10 +268,9 @@ impl WheelTimer {
         let slots = slots.max(1);
         let tick = tick.max(MIN_TICK);
         let wheel = Wheel {
-            slots: (0..slots).map(|_| Slot::new()).collect(),
+            ring: Ring::new(slots),
             timers: Vec::new(),
             free: None,
-            cursor: 0,
             live: 0,
             spent: 0,
             stopped: false,
@@ -253,6 +287,21 @@ impl WheelTimer {
         }
     }
 
+    /// A manual wheel that also knows the time: `elapsed` says how long ago tick 0 began, as
+    /// a started wheel's thread measures it. When [`WheelTimer::advance`] keeps the hand behind
+    /// `elapsed`, the hand is late, like a thread that fell behind, and a new timer counts its
+    /// delay from `elapsed`, not from the hand. This is how the late-hand rule is tested
+    /// without a loaded machine.
+    pub fn manual_with_clock(
+        tick: Duration,
+        slots: usize,
+        elapsed: impl Fn() -> Duration + Send + 'static,
+    ) -> WheelTimer {
+        let wheel = WheelTimer::manual(tick, slots);
+        wheel.shared.lock().clock = Some(Box::new(elapsed));
+        wheel
+    }
+
     /// The duration of one tick.
     pub fn tick(&self) -> Duration {
         self.tick
@@ -260,7 +309,19 @@ impl WheelTimer {
 
     /// The number of slots on the ring; a delay of `slots × tick` is one full turn.
     pub fn slots(&self) -> usize {
-        self.shared.lock().slots.len()
+        self.shared.lock().ring.slots.len()
+    }
+
+    /// What the wheel holds in memory: slab entries and slot places. Neither grows with the
+    /// number of operations, only with the number of timers alive at once: a freed entry and
+    /// a hole are reused before anything grows, and a slot whose last timer leaves forgets
+    /// its holes.
+    pub fn footprint(&self) -> Footprint {
+        let wheel = self.shared.lock();
+        Footprint {
+            entries: wheel.timers.len(),
+            places: wheel.ring.slots.iter().map(|s| s.items.len()).sum(),
+        }
     }
 
     /// The number of timers that will still fire: waiting ones, plus firing ones that will
@@ -306,12 +367,8 @@ impl WheelTimer {
                 return TimerHandle::DEAD;
             }
         };
-        let (slot, pos) = wheel.place(index, ticks);
-        let state = State::Waiting {
-            slot,
-            pos,
-            callback,
-        };
+        let place = wheel.ring.schedule(index, ticks);
+        let state = State::Waiting { place, callback };
         wheel.occupy(index, state, period)
     }
     // ANCHOR_END: schedule
@@ -328,9 +385,9 @@ impl WheelTimer {
             None | Some(State::Free { .. } | State::Firing { rearm: None }) => return false,
             // The firing tick will find the entry gone and drop the callback when it returns.
             Some(State::Firing { rearm: Some(_) }) => {}
-            Some(State::Waiting { slot, pos, .. }) => {
-                let (slot, pos) = (*slot, *pos);
-                wheel.unlink(slot, pos);
+            Some(State::Waiting { place, .. }) => {
+                let place = *place;
+                wheel.ring.cancel(place);
             }
         }
         let state = wheel.release(handle.index());
@@ -354,7 +411,7 @@ impl WheelTimer {
         let Some(entry) = wheel.timers.find_mut(handle) else {
             return false;
         };
-        let (old_slot, old_pos) = match &mut entry.state {
+        let old = match &mut entry.state {
             State::Free { .. } => return false,
             State::Firing { rearm } => {
                 if rearm.is_none() {
@@ -363,18 +420,19 @@ impl WheelTimer {
                 *rearm = Some(ticks);
                 return true;
             }
-            State::Waiting { slot, pos, .. } => (*slot, *pos),
+            State::Waiting { place, .. } => *place,
         };
-        wheel.unlink(old_slot, old_pos);
+        // Out first, then in: a timer rescheduled into its own slot refills the hole it
+        // just left, so refreshing the same timers forever costs no memory.
+        wheel.ring.cancel(old);
         let ticks = ticks.saturating_add(wheel.lag(self.tick));
-        let (new_slot, new_pos) = wheel.place(handle.index(), ticks);
+        let new = wheel.ring.schedule(handle.index(), ticks);
         if let Some(Entry {
-            state: State::Waiting { slot, pos, .. },
+            state: State::Waiting { place, .. },
             ..
         }) = wheel.timers.find_mut(handle)
         {
-            *slot = new_slot;
-            *pos = new_pos;
+            *place = new;
         }
         true
     }
@@ -388,17 +446,7 @@ impl WheelTimer {
         let ticks = match &wheel.timers.find(handle)?.state {
             State::Free { .. } => return None,
             State::Firing { rearm } => (*rearm)?,
-            State::Waiting { slot, pos, .. } => {
-                let n = wheel.slots.len() as u64;
-                let SlotItem::Timer { laps, .. } = wheel.slots.get(*slot)?.items.get(*pos)? else {
-                    return None;
-                };
-                let mut ahead = (*slot as u64 + n - wheel.cursor as u64) % n;
-                if ahead == 0 {
-                    ahead = n;
-                }
-                laps.saturating_mul(n).saturating_add(ahead)
-            }
+            State::Waiting { place, .. } => wheel.ring.ticks_left(*place)?,
         };
         Some(ticks_to_duration(ticks, self.tick))
     }
@@ -422,12 +470,13 @@ impl WheelTimer {
                 if wheel.live == 0 {
                     // Nothing can fall due: jump the hand instead of walking it, so that a
                     // huge `ticks` on an empty wheel costs nothing.
-                    let n = wheel.slots.len() as u64;
-                    let left = (ticks - done) % n;
-                    wheel.cursor = ((wheel.cursor as u64 + left) % n) as usize;
+                    let n = wheel.ring.slots.len() as u64;
+                    let left = ticks - done;
+                    wheel.ring.cursor = ((wheel.ring.cursor as u64 + left % n) % n) as usize;
+                    wheel.turned = wheel.turned.saturating_add(left);
                     return;
                 }
-                wheel.step()
+                wheel.tick()
             };
             if let Some(payload) = self.shared.fire(due) {
                 panic::resume_unwind(payload);
@@ -448,9 +497,8 @@ impl WheelTimer {
             wheel.live = 0;
             wheel.spent = 0;
             wheel.free = None;
-            for slot in &mut wheel.slots {
-                *slot = Slot::new();
-            }
+            let slots = wheel.ring.slots.len();
+            wheel.ring = Ring::new(slots);
             // An empty slab stays empty (nothing is scheduled on a stopped wheel), so every
             // handle misses from now on.
             std::mem::take(&mut wheel.timers)
@@ -508,13 +556,9 @@ impl Shared {
                 };
                 match rearm {
                     Some(ticks) if !wheel.stopped => {
-                        let (slot, pos) = wheel.place(handle.index(), ticks);
+                        let place = wheel.ring.schedule(handle.index(), ticks);
                         if let Some(entry) = wheel.timers.find_mut(handle) {
-                            entry.state = State::Waiting {
-                                slot,
-                                pos,
-                                callback,
-                            };
+                            entry.state = State::Waiting { place, callback };
                         }
                     }
                     _ => {
@@ -540,38 +584,13 @@ impl Slot {
             timers: 0,
         }
     }
+}
 
-    /// Puts a timer in the most recent hole, or at the end if there is none; returns its
-    /// position.
-    fn put(&mut self, index: u32, laps: u64) -> usize {
-        let timer = SlotItem::Timer { index, laps };
-        self.timers += 1;
-        let pos = self.first_hole;
-        if let Some(hole @ SlotItem::Hole { .. }) = self.items.get_mut(pos) {
-            if let SlotItem::Hole { next } = std::mem::replace(hole, timer) {
-                self.first_hole = next;
-            }
-            pos
-        } else {
-            self.items.push(timer);
-            self.items.len() - 1
-        }
-    }
-
-    /// Turns the timer at `pos` into a hole, first in the chain. Nothing else moves.
-    fn vacate(&mut self, pos: usize) {
-        if let Some(item @ SlotItem::Timer { .. }) = self.items.get_mut(pos) {
-            *item = SlotItem::Hole {
-                next: self.first_hole,
-            };
-            self.first_hole = pos;
-            self.timers -= 1;
-            if self.timers == 0 {
-                // Only holes left: forget them, so a slot's array never outgrows its busiest
-                // moment since it was last empty.
-                self.items.clear();
-                self.first_hole = NO_HOLE;
-            }
+impl Ring {
+    fn new(slots: usize) -> Ring {
+        Ring {
+            slots: (0..slots.max(1)).map(|_| Slot::new()).collect(),
+            cursor: 0,
         }
     }
 }
@@ -646,63 +665,24 @@ impl Wheel {
         Some(state)
     }
 
+    // ANCHOR: lag
     /// Ticks the hand is behind real time (0 for a manual wheel, whose time is its hand).
     fn lag(&self, tick: Duration) -> u64 {
-        let Some(origin) = self.clock else { return 0 };
-        let real = origin.elapsed().as_nanos() / tick.as_nanos().max(1);
+        let Some(clock) = &self.clock else { return 0 };
+        let real = clock().as_nanos() / tick.as_nanos().max(1);
         u64::try_from(real)
             .unwrap_or(u64::MAX)
             .saturating_sub(self.turned)
     }
+    // ANCHOR_END: lag
 
-    // ANCHOR: place
-    /// Puts the timer of entry `index` where the hand will be `ticks` ticks from now
-    /// (`ticks` ≥ 1) and returns that place. The slot is `ticks` further on, modulo the ring;
-    /// each full turn before that is one lap. A delay of exactly one turn lands on the hand's
-    /// own slot with no lap, and fires when the hand comes back to it.
-    fn place(&mut self, index: u32, ticks: u64) -> (usize, usize) {
-        let n = self.slots.len() as u64;
-        let slot = ((self.cursor as u64 + ticks % n) % n) as usize;
-        let laps = (ticks - 1) / n;
-        let pos = self.slots[slot].put(index, laps);
-        (slot, pos)
-    }
-    // ANCHOR_END: place
-
-    // ANCHOR: unlink
-    /// Takes the timer at `slots[slot].items[pos]` out in O(1): its place becomes a hole, to
-    /// be refilled by the next timer put in that slot. No other timer moves, so no other
-    /// entry has to be told anything.
-    fn unlink(&mut self, slot: usize, pos: usize) {
-        if let Some(slot) = self.slots.get_mut(slot) {
-            slot.vacate(pos);
-        }
-    }
-    // ANCHOR_END: unlink
-
-    // ANCHOR: step
-    /// Moves the hand one slot and takes out what falls due there: timers on their last lap
-    /// become `Firing` and their callbacks are returned; the others lose a lap.
-    fn step(&mut self) -> Vec<(TimerHandle, Callback)> {
+    // ANCHOR: tick
+    /// One tick: the hand moves on, and each timer the ring finds due there leaves its
+    /// `Waiting` state for `Firing`, its callback taken out to be run without the lock.
+    fn tick(&mut self) -> Vec<(TimerHandle, Callback)> {
         self.turned += 1;
-        self.cursor = (self.cursor + 1) % self.slots.len();
         let mut due = Vec::new();
-        let Some(slot) = self.slots.get_mut(self.cursor) else {
-            return due;
-        };
-        let mut pos = 0;
-        // `vacate` may empty the array under us, hence `get_mut` each time round.
-        while let Some(item) = slot.items.get_mut(pos) {
-            pos += 1;
-            let index = match item {
-                SlotItem::Hole { .. } => continue,
-                SlotItem::Timer { laps, .. } if *laps > 0 => {
-                    *laps -= 1;
-                    continue;
-                }
-                SlotItem::Timer { index, .. } => *index,
-            };
-            slot.vacate(pos - 1);
+        for index in self.ring.tick() {
             let Some(entry) = self.timers.get_mut(index as usize) else {
                 continue;
             };
@@ -720,7 +700,7 @@ impl Wheel {
         }
         due
     }
-    // ANCHOR_END: step
+    // ANCHOR_END: tick
 }
 
 // ANCHOR: run
@@ -751,7 +731,7 @@ fn run(shared: &Shared, tick: Duration, origin: Instant) {
             }
             Some(_) => {
                 turned += 1;
-                let due = wheel.step();
+                let due = wheel.tick();
                 drop(wheel);
                 // On this thread a callback's panic was already reported by the panic hook;
                 // the timer service goes on for every other timer.

@@ -441,22 +441,6 @@ fn ch3b_tells_the_beyond_select_story() {
     );
 }
 
-/// ch8 shows a silent client dropped after its hold time while a chatty one stays, with
-/// hold times in `show`, then both close sequences.
-#[test]
-fn ch8_tells_the_keepalive_story() {
-    chapter_tells_its_story(
-        8,
-        &[
-            "hold 0.",
-            "disconnected: keep-alive expired",
-            "is still connected",
-            "peer closed",
-            "reason: application",
-        ],
-    );
-}
-
 /// A child whose stdout the test reads only as far as it wants to: the first line is read on
 /// a thread, and the pipe is then handed back to the test, which holds it unread or drops it.
 /// Its stderr is collected in the background. Dropping it kills the child.

@@ -356,3 +356,36 @@ fn stop_gives_up_on_a_client_that_never_reads() {
         .recv_timeout(TIMEOUT)
         .expect("stop() returns once the linger has passed");
 }
+
+/// The passive close of chapter 8, by the hold timer: a client that goes silent is dropped
+/// with reason "keep-alive expired", and that close lingers like the others, so the reply
+/// queued for it arrives in full, then end of stream, never a reset.
+#[test]
+fn a_hold_timer_expiry_delivers_what_was_queued_then_eof() {
+    let config = Config {
+        framing: Framing::length(),
+        keepalive: Some(tcpserverlib::KeepAliveConfig {
+            interval: None,
+            hold: std::time::Duration::from_millis(300),
+            tick: std::time::Duration::from_millis(5),
+        }),
+        ..Config::default()
+    };
+    let (server, events) = start(config, false);
+    let mut c = connect(addr(&server));
+    let id = events.expect_connected(TIMEOUT).unwrap().id;
+    let reply = b"the reply to your last request";
+    server.send(id, reply).unwrap();
+    // Silent from now on: the hold timer, on the server's wheel, ends the connection.
+    assert_eq!(
+        events.expect_disconnected(TIMEOUT).unwrap(),
+        (id, DisconnectReason::KeepAliveExpired),
+        "a silent client is dropped by its hold timer"
+    );
+    let got = read_all_then_eof(&mut c);
+    assert_eq!(
+        String::from_utf8_lossy(&got),
+        String::from_utf8_lossy(&frame(reply)),
+        "the queued reply (framed by the server), then end of stream"
+    );
+}

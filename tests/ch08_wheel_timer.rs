@@ -1,16 +1,17 @@
 //! Chapter 8 — the wheel timer, through the public API only.
 //!
-//! Every test but two drives a manual wheel with `advance`, so time is exact and nothing
-//! sleeps; the two threaded tests wait on events with a timeout.
+//! Most tests drive a manual wheel with `advance`, so time is exact and nothing sleeps; the
+//! late hand is tested on a manual wheel with a clock the test moves; the few threaded tests
+//! wait on events with a timeout.
 //!
 //! Run: `cargo test --test ch08_wheel_timer` (or `--features ex08` for the exercise).
 
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{mpsc, Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use proptest::prelude::*;
-use tcpserverlib::wheel_timer::{TimerHandle, WheelTimer};
+use tcpserverlib::wheel_timer::{Footprint, TimerHandle, WheelTimer};
 
 const TICK: Duration = Duration::from_millis(10);
 const SLOTS: usize = 8;
@@ -487,6 +488,269 @@ fn stop_joins_promptly_and_is_final() {
     assert_eq!(fired(&count), 0);
 }
 
+/// Refreshing the same timers again and again, as keep-alive does on every message, costs no
+/// memory: a rescheduled timer leaves a hole that the next timer put in that slot refills, so
+/// after 100 000 reschedules the slots hold exactly the timers and the slab exactly their
+/// entries.
+#[test]
+fn refreshing_the_same_timers_forever_costs_no_memory() {
+    let wheel = WheelTimer::manual(TICK, SLOTS);
+    let handles: Vec<TimerHandle> = (0..100).map(|_| wheel.schedule(ms(50), || {})).collect();
+    for round in 0..100_000usize {
+        assert!(wheel.reschedule(handles[round % handles.len()], ms(50)));
+    }
+    assert_eq!(
+        wheel.footprint(),
+        Footprint {
+            entries: 100,
+            places: 100
+        },
+        "100 timers, each rescheduled 1000 times into the same slot: the slot must refill its \
+         holes (Slot::put) instead of growing, and the slab must not grow"
+    );
+    wheel.advance(5);
+    assert_eq!(wheel.pending(), 0, "the 100 timers fired");
+}
+
+/// Timers moved between slots, as a server's hold timers are when time passes between two
+/// messages, keep the wheel's memory bounded by the timers alive: no slot grows past its
+/// busiest moment and the slab past the most timers alive at once.
+#[test]
+fn moving_timers_between_slots_keeps_memory_bounded() {
+    let wheel = WheelTimer::manual(TICK, SLOTS);
+    // Periodic, so that the timers the hand fires come back, as a client's next hold timer.
+    let handles: Vec<TimerHandle> = (0..100)
+        .map(|_| wheel.schedule_periodic(ms(300), || {}))
+        .collect();
+    let bound = handles.len() * SLOTS;
+    for round in 0..100_000usize {
+        let delay = ms(10 * (1 + (round * 7 % 40) as u64));
+        assert!(wheel.reschedule(handles[round % handles.len()], delay));
+        if round % 1000 == 999 {
+            wheel.advance(1);
+        }
+        let now = wheel.footprint();
+        assert!(
+            now.entries <= handles.len() && now.places <= bound,
+            "after {round} reschedules: {now:?}; 100 timers may take at most 100 entries and \
+             {bound} places (each slot at most every timer); holes must be refilled"
+        );
+    }
+}
+
+/// The slab reuses the entries timers leave, all of them: 1000 rounds of 100 timers that are
+/// scheduled then cancelled (or fired) never take more than 100 entries.
+#[test]
+fn freed_entries_are_all_reused() {
+    let wheel = WheelTimer::manual(TICK, SLOTS);
+    for round in 0..1000 {
+        let handles: Vec<TimerHandle> = (0..100).map(|_| wheel.schedule(ms(20), || {})).collect();
+        if round % 2 == 0 {
+            for handle in handles {
+                assert!(
+                    wheel.cancel(handle),
+                    "round {round}: a pending timer cancels"
+                );
+            }
+        } else {
+            wheel.advance(2);
+        }
+        assert_eq!(wheel.pending(), 0, "round {round}: every timer left");
+        let entries = wheel.footprint().entries;
+        assert!(
+            entries <= 100,
+            "round {round}: the slab has {entries} entries for at most 100 timers at once; \
+             every freed entry must go back on the free list"
+        );
+    }
+}
+
+/// A slot whose last timer leaves forgets its holes: after 1000 timers in one slot were
+/// cancelled, or fired, the slots hold no place at all (a tick then has nothing to walk).
+#[test]
+fn an_emptied_slot_forgets_its_holes() {
+    let wheel = WheelTimer::manual(TICK, SLOTS);
+    let handles: Vec<TimerHandle> = (0..1000).map(|_| wheel.schedule(ms(30), || {})).collect();
+    assert_eq!(wheel.footprint().places, 1000);
+    for handle in handles {
+        assert!(wheel.cancel(handle));
+    }
+    assert_eq!(
+        wheel.footprint().places,
+        0,
+        "all 1000 timers of the slot were cancelled: Slot::vacate must empty the slot's array \
+         when its last timer leaves"
+    );
+    for _ in 0..1000 {
+        wheel.schedule(ms(30), || {});
+    }
+    wheel.advance(3);
+    assert_eq!(
+        wheel.footprint().places,
+        0,
+        "all 1000 timers of the slot fired: the slot must be empty"
+    );
+}
+
+/// A clock a test moves by hand: how long ago tick 0 began.
+fn hand_clock() -> (Arc<AtomicU64>, impl Fn() -> Duration + Send + 'static) {
+    let nanos = Arc::new(AtomicU64::new(0));
+    let inner = Arc::clone(&nanos);
+    (nanos, move || {
+        Duration::from_nanos(inner.load(Ordering::SeqCst))
+    })
+}
+
+/// The late-hand rule: when the hand is behind real time (a thread that fell behind and will
+/// catch up), a new timer counts its delay from the real time, not from the hand. Here the
+/// clock says 5 ticks have passed and the hand has turned none; a timer of 3 ticks is due at
+/// real tick 8, so the 5 catch-up ticks must not fire it. The same for a reschedule.
+#[test]
+fn a_late_hand_does_not_fire_new_timers_early() {
+    let (clock, elapsed) = hand_clock();
+    let wheel = WheelTimer::manual_with_clock(TICK, SLOTS, elapsed);
+    let (count, callback) = counter();
+    let (moved, moved_cb) = counter();
+    let keep = wheel.schedule(ms(1000), moved_cb);
+    clock.store((TICK * 5).as_nanos() as u64, Ordering::SeqCst);
+    wheel.schedule(ms(30), callback);
+    assert!(wheel.reschedule(keep, ms(30)));
+    wheel.advance(5);
+    assert_eq!(
+        (fired(&count), fired(&moved)),
+        (0, 0),
+        "the hand caught up with real tick 5; timers of 3 ticks scheduled at real tick 5 are due at tick 8, \
+         not 3 ticks after the late hand"
+    );
+    clock.store((TICK * 7).as_nanos() as u64, Ordering::SeqCst);
+    wheel.advance(2);
+    assert_eq!((fired(&count), fired(&moved)), (0, 0), "not at tick 7");
+    clock.store((TICK * 8).as_nanos() as u64, Ordering::SeqCst);
+    wheel.advance(1);
+    assert_eq!(
+        (fired(&count), fired(&moved)),
+        (1, 1),
+        "both fire on real tick 8"
+    );
+}
+
+/// A wheel's thread never fires a timer early: a timer of `d` ticks scheduled at any moment
+/// of a tick fires more than `d − 1` whole ticks later (on the boundary of its `d`th tick).
+#[test]
+fn started_wheel_never_fires_early() {
+    let tick = Duration::from_millis(10);
+    let wheel = WheelTimer::start(tick, 64);
+    let give_up = Instant::now() + Duration::from_secs(10);
+    for d in [2u32, 3, 5, 3, 2] {
+        let (tx, rx) = mpsc::channel();
+        let start = Instant::now();
+        wheel.schedule(tick * d, move || {
+            let _ = tx.send(start.elapsed());
+        });
+        let elapsed = rx
+            .recv_timeout(give_up.saturating_duration_since(Instant::now()))
+            .expect("the timers fired within 10 s");
+        assert!(
+            elapsed > tick * (d - 1),
+            "a timer of {d} ticks of {tick:?} fired after {elapsed:?}: more than one tick early"
+        );
+    }
+}
+
+/// The late-hand rule on a real thread: a callback busy for 2.5 ticks makes the hand late,
+/// and a timer it schedules then (3 ticks) still fires more than 2 ticks later, not as soon
+/// as the catching-up hand has turned 3 times.
+#[test]
+fn a_late_thread_does_not_fire_new_timers_early() {
+    let tick = Duration::from_millis(20);
+    // Three times, on fresh wheels: a wheel that fires early may get away with it once, when
+    // the machine happens to delay its thread by just the right amount.
+    for round in 1..=3 {
+        let wheel = Arc::new(WheelTimer::start(tick, 64));
+        let (tx, rx) = mpsc::channel();
+        let weak = Arc::downgrade(&wheel);
+        wheel.schedule(tick, move || {
+            // Busy for a while, as a callback doing real work would be (not a synchronisation).
+            std::thread::sleep(tick * 5 / 2);
+            if let Some(wheel) = weak.upgrade() {
+                let (tx, start) = (tx.clone(), Instant::now());
+                wheel.schedule(tick * 3, move || {
+                    let _ = tx.send(start.elapsed());
+                });
+            }
+        });
+        let elapsed = rx
+            .recv_timeout(Duration::from_secs(10))
+            .expect("the timer fired within 10 s");
+        assert!(
+            elapsed > tick * 2,
+            "round {round}: a timer of 3 ticks of {tick:?}, scheduled while the hand was 2 ticks \
+             late, fired after {elapsed:?}: its delay must count from the real time, not from \
+             the late hand"
+        );
+    }
+}
+
+/// A callback busy on the wheel's thread for 50 ms: the wheel's stop must wait for it.
+fn slow_callback(started: mpsc::Sender<()>, finished: Arc<AtomicBool>) -> impl FnMut() + Send {
+    move || {
+        let _ = started.send(());
+        // Busy for a while, as a callback doing real work would be (not a synchronisation).
+        std::thread::sleep(Duration::from_millis(50));
+        finished.store(true, Ordering::SeqCst);
+    }
+}
+
+/// `stop` joins the wheel's thread: when it returns, a callback that was running has
+/// finished and the thread is gone, so nothing of the wheel runs any more.
+#[test]
+fn stop_waits_for_a_running_callback() {
+    let wheel = WheelTimer::start(Duration::from_millis(1), 8);
+    let (started_tx, started) = mpsc::channel();
+    let finished = Arc::new(AtomicBool::new(false));
+    wheel.schedule(ms(1), slow_callback(started_tx, Arc::clone(&finished)));
+    started
+        .recv_timeout(Duration::from_secs(10))
+        .expect("the callback started within 10 s");
+    wheel.stop();
+    assert!(
+        finished.load(Ordering::SeqCst),
+        "stop returned while a callback was still running on the wheel's thread: it must join it"
+    );
+}
+
+/// Dropping a started wheel stops it: its thread is joined (a running callback has
+/// finished) and nothing fires afterwards; a periodic timer's callback is dropped.
+#[test]
+fn dropping_a_started_wheel_stops_it() {
+    let wheel = WheelTimer::start(Duration::from_millis(1), 8);
+    let (started_tx, started) = mpsc::channel();
+    let finished = Arc::new(AtomicBool::new(false));
+    wheel.schedule(ms(1), slow_callback(started_tx, Arc::clone(&finished)));
+    let dropped = Arc::new(AtomicBool::new(false));
+    let (late_tx, late) = mpsc::channel();
+    let seen_dropped = Arc::clone(&dropped);
+    wheel.schedule_periodic(ms(1), move || {
+        if seen_dropped.load(Ordering::SeqCst) {
+            let _ = late_tx.send(());
+        }
+    });
+    started
+        .recv_timeout(Duration::from_secs(10))
+        .expect("the callback started within 10 s");
+    drop(wheel);
+    dropped.store(true, Ordering::SeqCst);
+    assert!(
+        finished.load(Ordering::SeqCst),
+        "drop returned while a callback was still running: dropping a wheel must stop and join its thread"
+    );
+    assert_eq!(
+        late.recv_timeout(Duration::from_secs(10)),
+        Err(mpsc::RecvTimeoutError::Disconnected),
+        "the periodic timer fired after the wheel was dropped, or its callback was kept"
+    );
+}
+
 // ANCHOR: model
 /// One operation of the random sequences checked against the model.
 #[derive(Clone, Debug)]
@@ -525,7 +789,9 @@ proptest! {
 
     /// Random schedule/periodic/cancel/reschedule/advance sequences agree with a model that
     /// is just a list of deadlines: same timers fire on the same ticks, same answers from
-    /// cancel and reschedule, same remaining() and pending().
+    /// cancel and reschedule, same remaining() and pending(); and the slab never holds more
+    /// entries than the most timers alive at once. A failure names the operation (by its
+    /// number in the sequence) and the law it broke.
     #[test]
     fn wheel_agrees_with_a_list_of_deadlines(ops in prop::collection::vec(op(), 1..80)) {
         let wheel = WheelTimer::manual(TICK, SLOTS);
@@ -533,7 +799,8 @@ proptest! {
         let mut model: Vec<Option<Model>> = Vec::new();
         let mut handles: Vec<TimerHandle> = Vec::new();
         let mut now = 0u64;
-        for op in ops {
+        let mut most_alive = 0;
+        for (n, op) in ops.into_iter().enumerate() {
             match op {
                 Op::Schedule(d) | Op::Periodic(d) => {
                     let label = handles.len();
@@ -553,12 +820,22 @@ proptest! {
                 }
                 Op::Cancel(i) if !handles.is_empty() => {
                     let i = i % handles.len();
-                    prop_assert_eq!(wheel.cancel(handles[i]), model[i].is_some());
+                    prop_assert_eq!(
+                        wheel.cancel(handles[i]),
+                        model[i].is_some(),
+                        "op #{} {:?}: cancel of timer {} must say whether it was pending",
+                        n, op, i
+                    );
                     model[i] = None;
                 }
                 Op::Reschedule(i, d) if !handles.is_empty() => {
                     let i = i % handles.len();
-                    prop_assert_eq!(wheel.reschedule(handles[i], ms(d)), model[i].is_some());
+                    prop_assert_eq!(
+                        wheel.reschedule(handles[i], ms(d)),
+                        model[i].is_some(),
+                        "op #{} {:?}: reschedule of timer {} must say whether it was pending",
+                        n, op, i
+                    );
                     if let Some(m) = &mut model[i] {
                         m.deadline = now + ticks(d);
                     }
@@ -582,15 +859,34 @@ proptest! {
                         }
                         let mut got = std::mem::take(&mut *log.lock().unwrap());
                         got.sort_unstable();
-                        prop_assert_eq!(got, expected, "tick {}", now);
+                        prop_assert_eq!(
+                            got, expected,
+                            "op #{} {:?}: on tick {} the timers that fired (left) must be exactly those due then (right)",
+                            n, op, now
+                        );
                     }
                 }
             }
-            prop_assert_eq!(wheel.pending(), model.iter().flatten().count());
-            for (handle, m) in handles.iter().zip(&model) {
+            let alive = model.iter().flatten().count();
+            most_alive = most_alive.max(alive);
+            prop_assert_eq!(
+                wheel.pending(), alive,
+                "after op #{} {:?}: pending() must count the timers still to fire", n, op
+            );
+            for (i, (handle, m)) in handles.iter().zip(&model).enumerate() {
                 let expected = m.map(|m| TICK * (m.deadline - now) as u32);
-                prop_assert_eq!(wheel.remaining(*handle), expected);
+                prop_assert_eq!(
+                    wheel.remaining(*handle), expected,
+                    "after op #{} {:?}: remaining() of timer {} must be its deadline minus now (tick {})",
+                    n, op, i, now
+                );
             }
+            let entries = wheel.footprint().entries;
+            prop_assert!(
+                entries <= most_alive,
+                "after op #{} {:?}: the slab has {} entries but at most {} timers were ever alive at once: a freed entry was not reused",
+                n, op, entries, most_alive
+            );
         }
     }
 }

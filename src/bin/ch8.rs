@@ -122,7 +122,8 @@ fn application_close() -> Result<(), Failure> {
         "  reason: {reason}; the client read \"{}\" then end of stream",
         demo::printable(&got)
     ));
-    say("  the server closed first, so its side of the connection waits in TIME_WAIT (2 x MSL)");
+    say("  the server closed first, so its side waits in TIME_WAIT (2 x MSL; a fixed 60 s on Linux)");
+    say("  to resend the final ACK if the client's FIN comes again, and so that old segments die");
     server.stop();
     Ok(())
 }
