@@ -66,7 +66,6 @@ pub mod printer;
 #[doc(hidden)]
 pub mod recorder;
 pub mod select;
-#[cfg_attr(feature = "ex07", path = "../chapters/ex07_state.rs")]
 pub mod state;
 pub mod sys;
 #[doc(hidden)]
