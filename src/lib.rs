@@ -40,7 +40,6 @@ pub mod circular_buffer;
 pub mod cli;
 #[cfg_attr(feature = "ex01", path = "../chapters/ex01_client.rs")]
 pub mod client;
-#[cfg_attr(feature = "ex04", path = "../chapters/ex04_client_db.rs")]
 pub mod client_db;
 pub mod client_thread;
 pub mod config;
