@@ -40,8 +40,6 @@ pub const MAX_BACKOFF: Duration = Duration::from_secs(1);
 
 // ANCHOR: acceptor
 /// The running CAS thread, and how to stop it.
-// Read only by the exercise's code, which may still be `todo!()`.
-#[cfg_attr(feature = "ex02", allow(dead_code))]
 pub struct Acceptor {
     /// Set to ask the thread to leave; read after every wake-up.
     stop: Arc<AtomicBool>,
