@@ -18,6 +18,7 @@ use std::thread::JoinHandle;
 use super::{lock, serve, spawn, Shared};
 
 // ANCHOR: pool
+// ANCHOR: pool_struct
 /// The workers and the sending end of their queue.
 pub(super) struct Pool {
     /// Where the accept thread puts each client.
@@ -25,13 +26,16 @@ pub(super) struct Pool {
     /// Joined by [`Pool::shutdown`].
     workers: Vec<JoinHandle<()>>,
 }
+// ANCHOR_END: pool_struct
 
 impl Pool {
+    // ANCHOR: start_sig
     /// Starts `workers` threads, each taking clients from one shared queue.
     ///
     /// # Errors
     /// When a thread cannot be started (the ones already started finish and are joined).
     pub(super) fn start(workers: usize, shared: &Arc<Shared>) -> io::Result<Pool> {
+        // ANCHOR_END: start_sig
         let (queue, jobs) = mpsc::channel();
         let jobs = Arc::new(Mutex::new(jobs));
         let mut pool = Pool {
@@ -51,14 +55,18 @@ impl Pool {
         Ok(pool)
     }
 
+    // ANCHOR: submit_sig
     /// Queues a client for the next free worker.
     pub(super) fn submit(&self, stream: TcpStream) {
+        // ANCHOR_END: submit_sig
         // Fails only when every worker is gone, and then dropping the client is all we can do.
         let _ = self.queue.send(stream);
     }
 
+    // ANCHOR: shutdown_sig
     /// Closes the queue and joins every worker.
     pub(super) fn shutdown(self) {
+        // ANCHOR_END: shutdown_sig
         let Pool { queue, workers } = self;
         drop(queue);
         for worker in workers {
@@ -67,9 +75,11 @@ impl Pool {
     }
 }
 
+// ANCHOR: work_sig
 /// One worker: take a client, serve it to its end, take the next; return when the queue is
 /// closed and empty.
 fn work(jobs: &Mutex<Receiver<TcpStream>>, shared: &Shared) {
+    // ANCHOR_END: work_sig
     loop {
         // The guard is a temporary of this statement: the lock is released before `serve`.
         let next = lock(jobs).recv();

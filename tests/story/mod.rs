@@ -12,7 +12,10 @@ pub const TIMEOUT: Duration = Duration::from_secs(30);
 
 /// Runs a program to its end with a timeout; returns its stdout, after checking it exited 0.
 pub fn run_to_end(bin: &str, args: &[&str], stdin: &str) -> String {
+    // The book shows a program as a user runs it: on the default backend, whatever the
+    // test run's `TCPSERVERLIB_POLLER` says (a backend's name appears in `show`).
     let assert = Command::new(cargo_bin(bin))
+        .env_remove("TCPSERVERLIB_POLLER")
         .args(args)
         .write_stdin(stdin)
         .timeout(TIMEOUT)
