@@ -29,8 +29,9 @@
 //! | `tcpclient` | 6 on | the course's `tcp_client.cpp` test client: lines in, framed messages out (binary `tcpclient`) |
 //! | `recorder`, `printer`, `console`, `wording` | all | the demo application, the stdout printer thread, stdin and Ctrl-C (shared by the shell and the chapter binaries) |
 //!
-//! Exercises: building with the feature `exNN` replaces chapter NN's module with the stub in
-//! `chapters/`, and `cargo test --features exNN --test chNN_…` checks the student's version.
+//! Exercises: building with the feature `exNN` replaces the student's part of chapter NN (a
+//! small child module of the chapter's module) with the stub in `chapters/`, and
+//! `cargo test --features exNN --test chNN_…` checks the student's version.
 
 // A stub's `todo!()`s leave parts of the given code unused until the student writes them.
 #![cfg_attr(
