@@ -68,7 +68,10 @@ fn accept_errors_are_reported_and_backed_off() {
     let window = Duration::from_millis(300);
     let begun = Instant::now();
     let mut errors = 1;
-    while let Ok(_) = rx.recv_timeout(window.saturating_sub(begun.elapsed())) {
+    while rx
+        .recv_timeout(window.saturating_sub(begun.elapsed()))
+        .is_ok()
+    {
         errors += 1;
         if begun.elapsed() >= window || errors >= 1000 {
             break;
