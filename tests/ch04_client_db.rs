@@ -18,6 +18,27 @@ fn peer(port: u16) -> SocketAddr {
     SocketAddr::from(([127, 0, 0, 1], port))
 }
 
+/// A new client may connect from the address and port of an old one that is still being
+/// removed: removing the old one then leaves the new one findable by that address.
+#[test]
+fn removing_an_old_client_keeps_a_new_one_at_its_address() {
+    let db: ClientDb<&str> = ClientDb::new();
+    db.try_insert(ClientId(1), peer(5001), Arc::new("old"), 10)
+        .unwrap();
+    db.try_insert(ClientId(2), peer(5001), Arc::new("new"), 10)
+        .unwrap();
+    assert_eq!(*db.remove(ClientId(1)).unwrap(), "old");
+    let found = db.find_by_peer(peer(5001)).map(|(id, v)| (id, *v));
+    assert_eq!(
+        found,
+        Some((ClientId(2), "new")),
+        "expected client #2, connected last from 127.0.0.1:5001, still found by that address \
+         once client #1 (same address) was removed"
+    );
+    assert_eq!(*db.remove(ClientId(2)).unwrap(), "new");
+    assert!(db.find_by_peer(peer(5001)).is_none());
+}
+
 /// A client is found by id and by peer address until it is removed, and only once removed.
 #[test]
 fn insert_find_remove() {
