@@ -115,9 +115,17 @@ fn concurrent_access_is_consistent() {
             let done = Arc::clone(&writers_done);
             thread::spawn(move || {
                 let mut mine = HashSet::new();
+                let give_up = std::time::Instant::now() + TIMEOUT;
                 // Race the writers: remove whatever is there, until they are done and the DB
                 // is empty.
                 loop {
+                    assert!(
+                        std::time::Instant::now() < give_up,
+                        "the DB still holds {} clients after {:?} of removing: expected every \
+                         remove() of a stored client to succeed, once",
+                        db.len(),
+                        TIMEOUT
+                    );
                     let finished = done.load(Ordering::SeqCst);
                     for (id, _) in db.snapshot() {
                         if db.remove(id).is_some() {
@@ -137,7 +145,10 @@ fn concurrent_access_is_consistent() {
     writers_done.store(true, Ordering::SeqCst);
     let mut all: HashSet<ClientId> = HashSet::new();
     for r in removers {
-        for id in r.join().unwrap() {
+        let removed = r
+            .join()
+            .unwrap_or_else(|_| panic!("a remover thread failed (its message is above)"));
+        for id in removed {
             assert!(all.insert(id), "{id} removed twice");
         }
     }
