@@ -55,6 +55,11 @@ use crate::state::{ServerFlags, StateError};
 //   into the server.
 // - `crate::linger::close_gracefully(&conns, shared.config.linger)` gives each closed client
 //   what was queued for it and a FIN (chapter 8).
+// - the connectors (chapter 11, the server in client mode): `shared.connectors.start(shared)`
+//   starts the configured outgoing connections, whose clients are handed to the DRS like
+//   accepted ones; `shared.connectors.stop()` stops and joins them.
+// - the statistics (chapter 9): `shared.ledger.started()` and `shared.ledger.stopped()` mark
+//   the server's running time.
 
 impl TcpServer {
     /// Binds the address and starts the service threads (the course's steps 3–4): the CAS
@@ -69,7 +74,9 @@ impl TcpServer {
         // hands work to: a client the CAS accepts at once goes to the DRS (and has its
         // keep-alive timer armed on the wheel). If a service cannot be started, stop the
         // ones already started before you return the error: a failed start leaves nothing
-        // running. Last, store the threads, the bound address, and move the state.
+        // running. Then store the threads and the bound address, move the state, mark the
+        // ledger; the connectors last, since a client they connect is handed over at once
+        // and needs every other service.
         todo!("ex01: TcpServer::start")
     }
 
@@ -80,11 +87,12 @@ impl TcpServer {
     /// not take their output); does nothing on a server that is not running.
     pub fn stop(&self) {
         // TODO: under the services lock: do nothing on a server that is not running. Stop
-        // the services in the order that lets no client appear, nor be read or reported by
-        // a service, while you empty the DB; then move the state, forget the address, empty
-        // the DB and the DRS's queue. Release the lock (`drop` the guard) before you tell the
-        // application about each client: its `disconnected` may call `show` or `start`,
-        // which take that lock. Last, the graceful close of what the DB gave you.
+        // the services (the connectors too) in the order that lets no client appear, nor be
+        // read or reported by a service, while you empty the DB; then move the state, mark
+        // the ledger, forget the address, empty the DB and the DRS's queue. Release the lock
+        // (`drop` the guard) before you tell the application about each client: its
+        // `disconnected` may call back into the server. Last, the graceful close of what the
+        // DB gave you.
         todo!("ex01: TcpServer::stop")
     }
 }

@@ -30,7 +30,7 @@
 use std::sync::atomic::Ordering;
 use std::sync::{mpsc, Arc};
 
-use super::{Command, Drs, DrsHost, DrsLink, Handover, Listened};
+use super::{reply, Command, Drs, DrsHost, DrsLink, Handover, Listened};
 use crate::connection::Connection;
 
 impl<H: DrsHost> Drs<H> {
@@ -79,12 +79,5 @@ impl<H: DrsHost> Drs<H> {
         // 5. Registered: the message clock and the list of clients with pending messages
         //    are each thread's own: `self.resume_clock(id)`, then `self.sync(id)`.
         todo!("exercise 10: adopt the client")
-    }
-}
-
-/// Tells the waiting `migrate` (if any) whether the client was handed over.
-fn reply(done: Option<mpsc::Sender<bool>>, moved: bool) {
-    if let Some(done) = done {
-        let _ = done.send(moved);
     }
 }

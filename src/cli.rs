@@ -16,7 +16,7 @@ use crate::client_thread::{ClientMode, ParseModeError};
 use crate::config::Config;
 use crate::controller::TcpServer;
 use crate::demarcation::{Framing, ParseFramingError};
-use crate::error::{SendError, ServerError};
+use crate::error::{ConnectError, SendError, ServerError};
 use crate::keepalive::KeepAliveConfig;
 use crate::recorder::{Print, Recorder};
 use crate::state::ServerFlags;
@@ -41,11 +41,15 @@ commands:
   config tcp-server <name> max-clients <N>      connection cap, running or not
   config tcp-server <name> [no] black-list <ip> refuse (accept again) connections from <ip>
   config tcp-server <name> [no] multi-threaded-mode    give each new client a thread of its own (or not)
+  config tcp-server <name> [no] connect <ip> <port>  connect out to a server (retried), or stop
+  config tcp-server <name> connect-retry <seconds>   wait between connect attempts (default 10)
+  config tcp-server <name> [no] reconnect       make a connection again after it ends (default on)
   run tcp-server <name> client disconnect <ip> <port>
   run tcp-server <name> client migrate <ip> <port> threaded|multiplexed
   run tcp-server <name> send-msg <ip> <port> <message>
   show tcp-server [<name>]                      one server, or all of them
   show tcp-server <name> clients                its clients only
+  show tcp-server <name> stats                  every counter of the server and its clients
   show history                                  the commands typed so far
   show help | help                              this text
   exit                                          stop every server and leave (also Ctrl-D)";
@@ -68,12 +72,13 @@ use bounds::*;
 /// The keywords after `config tcp-server <name>`, with what each takes, for errors.
 const CONFIG_KEYWORDS: &str = "start, stop, abort, [no] disable-conn-accept, \
 [no] disable-client-listen, [no] ka-interval <seconds>, max-clients <N>, [no] black-list <ip>, \
-[no] multi-threaded-mode, or <ip> [<port>]";
+[no] multi-threaded-mode, [no] connect <ip> <port>, connect-retry <seconds>, [no] reconnect, \
+or <ip> [<port>]";
 /// The keywords after `run tcp-server <name>`.
 const RUN_KEYWORDS: &str = "client disconnect <ip> <port>, \
 client migrate <ip> <port> threaded|multiplexed, or send-msg <ip> <port> <message>";
 /// The keywords after `show tcp-server <name>`.
-const SHOW_KEYWORDS: &str = "clients";
+const SHOW_KEYWORDS: &str = "clients or stats";
 
 // ANCHOR: command
 /// One parsed shell command.
@@ -123,10 +128,22 @@ pub enum Command {
         peer: SocketAddr,
         text: String,
     },
+    /// `config tcp-server <name> [no] connect <ip> <port>` (chapter 11).
+    Connect {
+        name: String,
+        target: SocketAddr,
+        connect: bool,
+    },
+    /// `config tcp-server <name> connect-retry <seconds>`.
+    ConnectRetry { name: String, interval: Duration },
+    /// `config tcp-server <name> [no] reconnect`.
+    Reconnect { name: String, reconnect: bool },
     /// `show tcp-server [<name>]`.
     Show(Option<String>),
     /// `show tcp-server <name> clients`.
     ShowClients(String),
+    /// `show tcp-server <name> stats`.
+    ShowStats(String),
     /// `show history`.
     ShowHistory,
     /// `help` or `show help`.
@@ -259,8 +276,9 @@ fn parse_show(words: &[&str]) -> Result<Command, ParseError> {
     match rest {
         [] => Ok(Command::Show(Some(name))),
         ["clients"] => Ok(Command::ShowClients(name)),
-        ["clients", extra, ..] => err(format!(
-            "show tcp-server {name} clients: unexpected {}; it takes nothing after it",
+        ["stats"] => Ok(Command::ShowStats(name)),
+        [word @ ("clients" | "stats"), extra, ..] => err(format!(
+            "show tcp-server {name} {word}: unexpected {}; it takes nothing after it",
             shown(extra)
         )),
         [other, ..] => err(format!(
@@ -277,6 +295,9 @@ fn parse_config(words: &[&str]) -> Result<Command, ParseError> {
         ["no", rest @ ..] => (true, rest),
         rest => (false, rest),
     };
+    if let Some(command) = parse_connect(&name, negated, rest) {
+        return command;
+    }
     let takes = |what: &str| -> Result<Command, ParseError> {
         err(format!(
             "config tcp-server {name}: {} takes {what}",
@@ -345,10 +366,10 @@ fn parse_config(words: &[&str]) -> Result<Command, ParseError> {
             shown(extra)
         )),
         (true, []) => err(format!(
-            "config tcp-server {name} no: expected a keyword after no: disable-conn-accept, disable-client-listen, ka-interval, black-list or multi-threaded-mode"
+            "config tcp-server {name} no: expected a keyword after no: disable-conn-accept, disable-client-listen, ka-interval, black-list, multi-threaded-mode, connect or reconnect"
         )),
         (true, [other, ..]) => err(format!(
-            "config tcp-server {name} no: unknown keyword {}; expected disable-conn-accept, disable-client-listen, ka-interval, black-list or multi-threaded-mode",
+            "config tcp-server {name} no: unknown keyword {}; expected disable-conn-accept, disable-client-listen, ka-interval, black-list, multi-threaded-mode, connect or reconnect",
             shown(other)
         )),
         (false, [other, ..]) => err(format!(
@@ -358,6 +379,51 @@ fn parse_config(words: &[&str]) -> Result<Command, ParseError> {
     }
 }
 // ANCHOR_END: parse_config
+
+// ANCHOR: parse_connect
+/// The server in client mode's settings (chapter 11), `no` already taken off; `None` when
+/// `rest` is none of them.
+fn parse_connect(name: &str, negated: bool, rest: &[&str]) -> Option<Result<Command, ParseError>> {
+    let name = name.to_string();
+    let command = match (negated, rest) {
+        (_, ["connect", ip, port]) => parse_peer(ip, port).map(|target| Command::Connect {
+            name,
+            target,
+            connect: !negated,
+        }),
+        (false, ["connect-retry", secs]) => {
+            parse_retry(secs).map(|interval| Command::ConnectRetry { name, interval })
+        }
+        (_, ["reconnect"]) => Ok(Command::Reconnect {
+            name,
+            reconnect: !negated,
+        }),
+        (_, ["connect", ..]) => err(format!(
+            "config tcp-server {name}: connect takes an IP address and a port, e.g. `connect 127.0.0.1 40001`"
+        )),
+        (false, ["connect-retry", ..]) => err(format!(
+            "config tcp-server {name}: connect-retry takes one number of seconds, e.g. `connect-retry 0.5`"
+        )),
+        (_, ["reconnect", ..]) => err(format!(
+            "config tcp-server {name}: reconnect takes nothing after it"
+        )),
+        _ => return None,
+    };
+    Some(command)
+}
+
+/// The connect-retry bounds: at least 10 ms (a retry loop against a port that refuses at
+/// once must not spin), at most a day.
+fn parse_retry(secs: &str) -> Result<Duration, ParseError> {
+    match secs.parse::<f64>() {
+        Ok(s) if s.is_finite() && (0.01..=86_400.0).contains(&s) => Ok(Duration::from_secs_f64(s)),
+        _ => err(format!(
+            "connect-retry: {} is not a number of seconds from 0.01 to 86400; expected e.g. 10 or 0.1",
+            shown(secs)
+        )),
+    }
+}
+// ANCHOR_END: parse_connect
 
 // ANCHOR: parse_run
 fn parse_run(words: &[&str]) -> Result<Command, ParseError> {
@@ -508,6 +574,8 @@ pub enum ShellError {
     Send(SendError),
     /// A connection cap out of bounds.
     MaxClients(MaxClientsError),
+    /// A connect target could not be added or removed (chapter 11).
+    Connect(ConnectError),
 }
 
 impl fmt::Display for ShellError {
@@ -539,6 +607,7 @@ impl fmt::Display for ShellError {
             ShellError::Server(e) => e.fmt(f),
             ShellError::Send(e) => e.fmt(f),
             ShellError::MaxClients(e) => e.fmt(f),
+            ShellError::Connect(e) => e.fmt(f),
         }
     }
 }
@@ -549,6 +618,7 @@ impl std::error::Error for ShellError {
             ShellError::Server(e) => Some(e),
             ShellError::Send(e) => Some(e),
             ShellError::MaxClients(e) => Some(e),
+            ShellError::Connect(e) => Some(e),
             _ => None,
         }
     }
@@ -557,6 +627,12 @@ impl std::error::Error for ShellError {
 impl From<ServerError> for ShellError {
     fn from(e: ServerError) -> ShellError {
         ShellError::Server(e)
+    }
+}
+
+impl From<ConnectError> for ShellError {
+    fn from(e: ConnectError) -> ShellError {
+        ShellError::Connect(e)
     }
 }
 
@@ -762,7 +838,11 @@ impl Shell {
                     client.id
                 ))
             }
+            Command::Connect { .. } | Command::ConnectRetry { .. } | Command::Reconnect { .. } => {
+                self.execute_connect(command)
+            }
             Command::Show(Some(name)) => Ok(show(self.get(&name)?)),
+            Command::ShowStats(name) => Ok(self.get(&name)?.stats().to_string()),
             Command::Show(None) if self.servers.is_empty() => Ok("no tcp-server yet".into()),
             Command::Show(None) => Ok(self.servers.values().map(show).collect()),
             Command::ShowClients(name) => Ok(self.clients_text(&name)?),
@@ -776,6 +856,53 @@ impl Shell {
         }
     }
     // ANCHOR_END: execute
+
+    // ANCHOR: execute_connect
+    /// The server in client mode's commands (chapter 11). They apply to a running server at
+    /// once and are kept by a stopped one.
+    fn execute_connect(&mut self, command: Command) -> Result<String, ShellError> {
+        match command {
+            Command::Connect {
+                name,
+                target,
+                connect: true,
+            } => {
+                let server = self.get(&name)?;
+                server.connect(target)?;
+                let (retry, _) = server.handle().connect_settings();
+                Ok(format!(
+                    "tcp-server \"{name}\" connects to {target} (retrying every {} s until it succeeds)",
+                    retry.as_secs_f64()
+                ))
+            }
+            Command::Connect {
+                name,
+                target,
+                connect: false,
+            } => {
+                self.get(&name)?.cancel_connect(target)?;
+                Ok(format!(
+                    "tcp-server \"{name}\" no longer connects to {target}"
+                ))
+            }
+            Command::ConnectRetry { name, interval } => {
+                self.get(&name)?.set_connect_retry(interval);
+                Ok(format!(
+                    "tcp-server \"{name}\": connect retry every {} s",
+                    interval.as_secs_f64()
+                ))
+            }
+            Command::Reconnect { name, reconnect } => {
+                self.get(&name)?.set_reconnect(reconnect);
+                Ok(format!(
+                    "tcp-server \"{name}\": reconnect {}",
+                    if reconnect { "on" } else { "off" }
+                ))
+            }
+            _ => Ok(String::new()),
+        }
+    }
+    // ANCHOR_END: execute_connect
 
     fn clients_text(&self, name: &str) -> Result<String, ShellError> {
         let info = self.get(name)?.info();
@@ -1184,6 +1311,68 @@ mod tests {
         for addr in ["127.0.0.1", "::1", "[::1]", "localhost", "my.host.example"] {
             assert!(looks_like_address(addr), "{addr}");
         }
+    }
+
+    /// `show tcp-server <name> stats` asks for the counters; another word after the name is
+    /// refused, naming it.
+    #[test]
+    fn parses_show_stats() {
+        assert_eq!(
+            ok("show tcp-server s2 stats"),
+            Command::ShowStats("s2".into())
+        );
+        assert_eq!(ok("show tcp-server s2"), Command::Show(Some("s2".into())));
+        let e = fails("show tcp-server s2 statz");
+        assert!(e.contains("statz") && e.contains("stats"), "{e}");
+        let e = fails("show tcp-server s2 stats now");
+        assert!(e.contains("now") && e.contains("nothing after it"), "{e}");
+    }
+
+    /// The server in client mode's commands parse, with fractions of a second; bad words
+    /// are named.
+    #[test]
+    fn parses_the_connect_commands() {
+        assert_eq!(
+            parse("config tcp-server d connect 127.0.0.1 5000").unwrap(),
+            Some(Command::Connect {
+                name: "d".into(),
+                target: "127.0.0.1:5000".parse().unwrap(),
+                connect: true
+            })
+        );
+        assert_eq!(
+            parse("config tcp-server d no connect ::1 5000").unwrap(),
+            Some(Command::Connect {
+                name: "d".into(),
+                target: "[::1]:5000".parse().unwrap(),
+                connect: false
+            })
+        );
+        assert_eq!(
+            parse("config tcp-server d connect-retry 0.1").unwrap(),
+            Some(Command::ConnectRetry {
+                name: "d".into(),
+                interval: Duration::from_millis(100)
+            })
+        );
+        assert_eq!(
+            parse("config tcp-server d no reconnect").unwrap(),
+            Some(Command::Reconnect {
+                name: "d".into(),
+                reconnect: false
+            })
+        );
+        for bad in ["0", "-1", "1e20", "NaN", "soon"] {
+            let e = parse(&format!("config tcp-server d connect-retry {bad}")).unwrap_err();
+            assert!(
+                e.message.contains(bad) && e.message.contains("0.01 to 86400"),
+                "{e}"
+            );
+        }
+        let e = parse("config tcp-server d connect nowhere 1").unwrap_err();
+        assert!(e.message.contains("nowhere"), "{e}");
+        let e = parse("config tcp-server d connect 127.0.0.1").unwrap_err();
+        assert!(e.message.contains("IP address and a port"), "{e}");
     }
 
     /// `DEFAULT_PORT` is the port of `DEFAULT_ADDR`.

@@ -68,6 +68,17 @@ pub struct Config {
     /// Keep-alive (chapter 8); `None` disables it. The initial value:
     /// `TcpServer::set_keepalive` changes it, on a running server too.
     pub keepalive: Option<KeepAliveConfig>,
+    /// The server in client mode (chapter 11): how long a connector waits after a failed
+    /// connect (and after its connection ended) before it tries again. 10 s, the course's
+    /// interval: long enough that a peer that is down is not flooded with SYNs, short enough
+    /// that a peer that is back is found soon. Fractions are allowed (tests use 100 ms);
+    /// below `connector::MIN_CONNECT_RETRY` it is raised to it. `TcpServer::set_connect_retry`
+    /// changes it while running.
+    pub connect_retry: Duration,
+    /// Whether a connection the server made is made again after it ends (after
+    /// `connect_retry`). On by default, as in the course: a server that dials a peer usually
+    /// needs that peer for as long as it runs.
+    pub reconnect: bool,
 }
 
 impl Default for Config {
@@ -90,6 +101,8 @@ impl Default for Config {
             framing: Framing::None,
             poller: PollerKind::default(),
             keepalive: None,
+            connect_retry: Duration::from_secs(10),
+            reconnect: true,
         }
     }
 }

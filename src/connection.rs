@@ -20,7 +20,9 @@ use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 
 use crate::client::{Client, ClientId};
+use crate::connector::ActiveLink;
 use crate::error::{DisconnectReason, SendError};
+use crate::stats::Tally;
 use crate::wheel_timer::TimerHandle;
 
 /// A queue that grew past this keeps its memory only while it is in use: once empty, it is
@@ -62,8 +64,8 @@ pub(crate) struct Connection {
     pub(crate) paused: AtomicBool,
     /// Whether `connected` has been reported yet; see [`Announce`].
     pub(crate) announce: Mutex<Announce>,
-    /// Counters for `show`.
-    pub(crate) stats: Stats,
+    /// Its counters (chapter 9), lock-free; the server's ledger totals them.
+    pub(crate) stats: Tally,
     /// The client's hold timer (chapter 8), when keep-alive is on.
     pub(crate) keepalive: Mutex<Option<TimerHandle>>,
     /// The timer that sends the server's own keep-alives to this client.
@@ -72,6 +74,9 @@ pub(crate) struct Connection {
     /// thread of its own. A number, not a handle, so that a connection knows nothing of the
     /// DRS; the serving thread changes it when it hands the client over.
     pub(crate) served_by: AtomicU64,
+    /// Set when the server dialled this connection itself (chapter 11): how its end reaches
+    /// the connector that will make it again. Its presence is the `ACTIVE` flag.
+    pub(crate) active: Option<ActiveLink>,
 }
 // ANCHOR_END: connection
 
@@ -83,17 +88,6 @@ pub(crate) enum Announce {
     Announced,
     /// Disconnected while pending: the CAS reports it after `connected`.
     ClosedEarly(DisconnectReason),
-}
-
-/// Per-client counters, updated without a lock.
-#[derive(Default)]
-pub(crate) struct Stats {
-    pub(crate) bytes_in: AtomicU64,
-    pub(crate) bytes_out: AtomicU64,
-    pub(crate) messages_in: AtomicU64,
-    pub(crate) messages_out: AtomicU64,
-    pub(crate) keepalives_in: AtomicU64,
-    pub(crate) keepalives_out: AtomicU64,
 }
 
 // Only the DRS loop reads the marks, and with the exercise 3 stub that loop is `todo!()`.
@@ -186,10 +180,11 @@ impl Connection {
             busy_done: Condvar::new(),
             paused: AtomicBool::new(false),
             announce: Mutex::new(Announce::Pending),
-            stats: Stats::default(),
+            stats: Tally::detached(),
             keepalive: Mutex::new(None),
             keepalive_sender: Mutex::new(None),
             served_by: AtomicU64::new(0),
+            active: None,
         }
     }
 

@@ -35,12 +35,14 @@ use crate::client_db::ClientDb;
 use crate::client_thread::{ClientMode, ClientThreads};
 use crate::config::Config;
 use crate::connection::{lock, Announce, Connection, OutputBudget};
+use crate::connector::{ActiveLink, ConnectorHost, Connectors};
 use crate::error::{DisconnectReason, MigrateError, SendError, ServerError};
 use crate::info::ClientInfo;
 use crate::keepalive::{KeepAlive, KeepAliveConfig, KeepAliveHost};
 use crate::multiplexer::{self, DrsHost, DrsLink, DrsSettings, Routes};
 use crate::select::{Interest, PollSet};
 use crate::state::{ClientFlags, ServerFlags, ServerState, StateError};
+use crate::stats::Ledger;
 
 // `start` and `stop`, the order in which the services are started and stopped, are
 // exercise 1: the feature swaps in the student's file. A `path` given here is relative to
@@ -100,6 +102,20 @@ pub trait Handler: Send + Sync + 'static {
     fn accept_error(&self, server: &ServerHandle, error: &io::Error) {
         let _ = (server, error);
     }
+
+    /// A connect of the server in client mode to `target` failed (chapter 11); the next
+    /// attempt comes in `retry_in` (`None`: no more, the connector could not be started).
+    /// Called on the target's connector thread, which also calls `connected` for the client
+    /// the connect makes (a client flagged [`ClientFlags::ACTIVE`]).
+    fn connect_failed(
+        &self,
+        server: &ServerHandle,
+        target: SocketAddr,
+        error: &io::Error,
+        retry_in: Option<std::time::Duration>,
+    ) {
+        let _ = (server, target, error, retry_in);
+    }
 }
 // ANCHOR_END: handler
 
@@ -142,11 +158,15 @@ pub(crate) struct Shared {
     pub(crate) local_addr: Mutex<Option<SocketAddr>>,
     /// Next client id.
     next_id: AtomicU64,
+    /// The server in client mode (chapter 11): its connect targets and their connectors.
+    pub(crate) connectors: Connectors,
     /// Keep-alive timers (chapter 8); their settings can change while the server runs.
     keepalive: KeepAlive,
     /// Who may become a client: the connection cap and the black-list, both changeable
     /// while the server runs.
     pub(crate) admission: Admission,
+    /// The server's counters (chapter 9).
+    pub(crate) ledger: Arc<Ledger>,
 }
 // ANCHOR_END: shared
 
@@ -202,6 +222,7 @@ impl TcpServer {
                 config.max_output,
                 config.max_total_output,
             )),
+            connectors: Connectors::new(name, config.connect_retry, config.reconnect),
             config,
             handler: Box::new(handler),
             db: ClientDb::new(),
@@ -213,6 +234,7 @@ impl TcpServer {
             next_id: AtomicU64::new(1),
             keepalive,
             admission,
+            ledger: Arc::new(Ledger::new()),
         };
         Ok(TcpServer {
             handle: ServerHandle {
@@ -420,7 +442,7 @@ impl Shared {
         Acceptor::start(
             &self.name,
             listener,
-            move |stream, peer| shared.process_new_client(stream, peer),
+            move |stream, peer| shared.process_new_client(stream, peer, None),
             move |error| {
                 let handle = on_error.handle();
                 let _ = call(|| on_error.handler.accept_error(&handle, error));
@@ -449,18 +471,26 @@ impl Shared {
 
     // ANCHOR: process_new_client
     /// The CAS hands every accepted connection here (the course's `ProcessNewClient`): store
-    /// it in the DB, tell the application, ask the DRS to listen to it.
-    fn process_new_client(self: &Arc<Self>, stream: TcpStream, peer: SocketAddr) {
+    /// it in the DB, tell the application, ask the DRS to listen to it. A connector hands
+    /// over the same way the connections it made (`active`, chapter 11).
+    fn process_new_client(
+        self: &Arc<Self>,
+        stream: TcpStream,
+        peer: SocketAddr,
+        active: Option<ActiveLink>,
+    ) {
         let handle = self.handle();
+        self.ledger.count_accepted();
         if self.admission.refuses(peer.ip()) {
             drop(stream);
             let why = format!("{} is black-listed", peer.ip());
             let _ = call(|| self.handler.rejected(&handle, peer, &why));
             return;
         }
-        let conn = match self.new_connection(stream, peer) {
+        let conn = match self.new_connection(stream, peer, active) {
             Ok(conn) => Arc::new(conn),
             Err(e) => {
+                self.ledger.count_failed();
                 let _ = call(|| self.handler.accept_error(&handle, &e));
                 return;
             }
@@ -481,6 +511,7 @@ impl Shared {
                 }
             }
             drop(conn); // closes the socket
+            self.ledger.count_rejected();
             let why = format!(
                 "the server already holds its maximum of {} clients",
                 full.max
@@ -488,6 +519,7 @@ impl Shared {
             let _ = call(|| self.handler.rejected(&handle, peer, &why));
             return;
         }
+        self.ledger.count_client();
         self.keepalive.arm(self, &conn, self.sends_keepalives());
         let panicked = call(|| self.handler.connected(&handle, &conn.client)).err();
         let mut announce = lock(&conn.announce);
@@ -567,10 +599,22 @@ impl Shared {
         };
         let (done, answer) = std::sync::mpsc::channel();
         let announce = lock(&conn.announce);
-        let (Announce::Announced, Some(source)) = (&*announce, self.routes.of(&conn)) else {
-            drop(announce);
-            target.push(multiplexer::Command::Adopt(None));
-            return Err(error(MigrateError::NotYetConnected));
+        let source = match (&*announce, self.routes.of(&conn)) {
+            (Announce::Announced, Some(source)) => source,
+            (Announce::Pending, _) => {
+                // `connected` has not returned, so no thread listens to it yet: it is enough
+                // to change which one will (the listen request is queued under this lock).
+                let old = conn.served_by.swap(target.number(), Ordering::SeqCst);
+                if let Some(unused) = self.routes.get(old).filter(|l| l.number() != 0) {
+                    unused.push(multiplexer::Command::Adopt(None));
+                }
+                return Ok(());
+            }
+            _ => {
+                drop(announce);
+                target.push(multiplexer::Command::Adopt(None));
+                return Err(error(MigrateError::NoSuchClient));
+            }
         };
         let here = source.is_current_thread();
         source.release(Arc::clone(&conn), target, (!here).then_some(done));
@@ -631,7 +675,12 @@ impl Shared {
         }
     }
 
-    fn new_connection(&self, stream: TcpStream, peer: SocketAddr) -> io::Result<Connection> {
+    fn new_connection(
+        &self,
+        stream: TcpStream,
+        peer: SocketAddr,
+        active: Option<ActiveLink>,
+    ) -> io::Result<Connection> {
         stream.set_nonblocking(true)?;
         // Messages here are small and interactive: send them now rather than wait to fill a
         // segment (Nagle), which would add up to 40 ms to every echo. Replies are batched by
@@ -639,11 +688,14 @@ impl Shared {
         stream.set_nodelay(true)?;
         let local = stream.local_addr()?;
         let id = ClientId(self.next_id.fetch_add(1, Ordering::Relaxed));
-        Ok(Connection::new(
+        let mut conn = Connection::new(
             Client::new(id, peer, local),
             stream,
             Arc::clone(&self.budget),
-        ))
+        );
+        conn.stats = self.ledger.open(id);
+        conn.active = active;
+        Ok(conn)
     }
 
     // ANCHOR: queue_output
@@ -696,6 +748,10 @@ impl Shared {
     /// tell the application (now, or once `connected` has returned).
     fn finish_close(self: &Arc<Self>, conn: &Connection, reason: DisconnectReason) {
         conn.closed.store(true, Ordering::SeqCst);
+        self.ledger.count_disconnect(&reason);
+        if let Some(active) = &conn.active {
+            active.ended();
+        }
         self.keepalive.disarm(conn);
         {
             let mut announce = lock(&conn.announce);
@@ -723,6 +779,8 @@ impl Shared {
             reading_paused: conn.paused.load(Ordering::Relaxed),
             keepalives_out: s.keepalives_out.load(Ordering::Relaxed),
             keepalives_in: s.keepalives_in.load(Ordering::Relaxed),
+            connected_for: conn.client.connected_for(),
+            last_heard: s.last_heard(),
             hold_remaining: self.keepalive.remaining(conn),
             flags: self.client_flags(conn),
         }
@@ -742,6 +800,9 @@ impl Shared {
         }
         if conn.served_by.load(Ordering::Relaxed) != 0 {
             flags.insert(ClientFlags::MULTI_THREADED);
+        }
+        if conn.active.is_some() {
+            flags.insert(ClientFlags::ACTIVE);
         }
         flags
     }
@@ -815,6 +876,34 @@ impl KeepAliveHost for Shared {
     }
 }
 // ANCHOR_END: keepalive_host
+
+// ANCHOR: connector_host
+impl ConnectorHost for Shared {
+    fn hand_over(self: &Arc<Self>, stream: TcpStream, target: SocketAddr, active: ActiveLink) {
+        self.process_new_client(stream, target, Some(active));
+    }
+
+    fn connect_failed(
+        self: &Arc<Self>,
+        target: SocketAddr,
+        error: &io::Error,
+        retry_in: Option<std::time::Duration>,
+    ) {
+        let handle = self.handle();
+        let _ = call(|| {
+            self.handler
+                .connect_failed(&handle, target, error, retry_in)
+        });
+    }
+
+    fn listening_addrs(&self) -> Vec<SocketAddr> {
+        match *lock(&self.local_addr) {
+            Some(bound) => vec![bound],
+            None => lock(&self.addr).1.clone(),
+        }
+    }
+}
+// ANCHOR_END: connector_host
 
 // ANCHOR: call
 /// Calls an application callback, catching a panic: the panic's message, if it panicked.

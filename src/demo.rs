@@ -31,6 +31,17 @@ pub fn print_show(prefix: &str, server: &ServerHandle) {
     }
 }
 
+/// Prints `show tcp-server <name> stats` (chapter 9's counters) the same way.
+pub fn print_stats(prefix: &str, server: &ServerHandle) {
+    printer::say(format!(
+        "{prefix}   show tcp-server {} stats:",
+        server.name()
+    ));
+    for line in server.stats().to_string().lines() {
+        printer::say(format!("{prefix}   | {line}"));
+    }
+}
+
 // ANCHOR: listen_mode
 /// What a chapter binary was asked to do.
 #[derive(Debug, PartialEq, Eq)]
@@ -104,12 +115,12 @@ fn usage(chapter: &str) -> String {
 }
 
 /// Keeps `server` running until stdin closes (Ctrl-D) or a stop signal (Ctrl-C, SIGTERM)
-/// arrives; typing `show` prints the server, anything else is ignored. Either way the server
+/// arrives; typing `show` prints the server, `stats` its counters, anything else is ignored. Either way the server
 /// is stopped (every client is told "server shutdown") and a line says why.
 pub fn serve_until_stdin_closes(server: &TcpServer, prefix: &str) {
     let console = Console::start(true);
     printer::say(format!(
-        "{prefix} listening on {}; connect with `nc {}`; type `show` to see the server, Ctrl-D or Ctrl-C to stop",
+        "{prefix} listening on {}; connect with `nc {}`; type `show` to see the server, `stats` for its counters, Ctrl-D or Ctrl-C to stop",
         server.local_addr().map(|a| a.to_string()).unwrap_or_default(),
         server
             .local_addr()
@@ -120,6 +131,9 @@ pub fn serve_until_stdin_closes(server: &TcpServer, prefix: &str) {
         match console.next() {
             Input::Line(line) if line.trim() == "show" => {
                 printer::say(server.show().trim_end());
+            }
+            Input::Line(line) if line.trim() == "stats" => {
+                printer::say(server.stats().to_string().trim_end());
             }
             Input::Line(_) | Input::Bad(_) => {}
             Input::Eof => break "stdin closed",

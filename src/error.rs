@@ -133,8 +133,6 @@ pub enum MigrateError {
     NotRunning,
     /// No such client: never connected, or already gone.
     NoSuchClient,
-    /// The client's `connected` callback has not returned yet; it can be moved once it has.
-    NotYetConnected,
     /// No thread could be started for it (the system's limit on threads or descriptors).
     NoThread(String),
     /// The thread serving it did not let go of it in time (a callback of its is slow).
@@ -147,9 +145,6 @@ impl fmt::Display for MigrateError {
         match self {
             MigrateError::NotRunning => f.write_str("the server is not running"),
             MigrateError::NoSuchClient => f.write_str("no such client (it may have just left)"),
-            MigrateError::NotYetConnected => {
-                f.write_str("its connected callback has not returned yet; try again")
-            }
             MigrateError::NoThread(e) => write!(f, "no thread could be started for it: {e}"),
             MigrateError::TimedOut => f.write_str(
                 "the thread serving it did not let go of it within 5 s (a slow callback?)",
@@ -288,3 +283,91 @@ impl std::error::Error for SendError {
     }
 }
 // ANCHOR_END: send_error
+
+// ANCHOR: connect_error
+/// Why a connect target (chapter 11, the server in client mode) could not be added or
+/// removed.
+#[derive(Debug)]
+pub enum ConnectError {
+    /// The target address could not be turned into a socket address.
+    Resolve {
+        /// The server's name.
+        server: String,
+        /// The address as given.
+        addr: String,
+        /// Why it did not resolve.
+        source: io::Error,
+    },
+    /// The target is the server's own listening address: the server would accept its own
+    /// connection and talk to itself.
+    OwnAddress {
+        /// The server's name.
+        server: String,
+        /// The target.
+        target: std::net::SocketAddr,
+    },
+    /// The server already connects to this target.
+    AlreadyConnecting {
+        /// The server's name.
+        server: String,
+        /// The target.
+        target: std::net::SocketAddr,
+    },
+    /// `cancel_connect` of a target the server does not connect to.
+    NotConnecting {
+        /// The server's name.
+        server: String,
+        /// The target.
+        target: std::net::SocketAddr,
+    },
+    /// The target's connector thread could not be started.
+    Spawn {
+        /// The server's name.
+        server: String,
+        /// What the OS said.
+        source: io::Error,
+    },
+}
+
+impl fmt::Display for ConnectError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            ConnectError::Resolve {
+                server,
+                addr,
+                source,
+            } => write!(
+                f,
+                "tcp-server \"{server}\": cannot resolve the connect target {addr:?} ({source}); expected an address such as 127.0.0.1:40001"
+            ),
+            ConnectError::OwnAddress { server, target } => write!(
+                f,
+                "tcp-server \"{server}\" listens on {target} itself; a server does not connect to its own listening address (expected another server's address)"
+            ),
+            ConnectError::AlreadyConnecting { server, target } => write!(
+                f,
+                "tcp-server \"{server}\" already connects to {target}; `no connect` removes it"
+            ),
+            ConnectError::NotConnecting { server, target } => write!(
+                f,
+                "tcp-server \"{server}\" does not connect to {target}; `show tcp-server {server}` lists its connect targets"
+            ),
+            ConnectError::Spawn { server, source } => write!(
+                f,
+                "tcp-server \"{server}\": cannot start a connector thread: {source}"
+            ),
+        }
+    }
+}
+
+impl std::error::Error for ConnectError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            ConnectError::Resolve { source, .. } | ConnectError::Spawn { source, .. } => {
+                Some(source)
+            }
+            _ => None,
+        }
+    }
+}
+// ANCHOR_END: connect_error

@@ -2,17 +2,20 @@
 //! use to query a server, send to its clients and disconnect them (the controller's
 //! "application API" in the course), and the same calls on [`TcpServer`] itself.
 
-use std::net::{IpAddr, SocketAddr};
+use std::fmt;
+use std::net::{IpAddr, SocketAddr, ToSocketAddrs};
 use std::sync::atomic::Ordering;
+use std::time::Duration;
 
 use crate::admission::MaxClientsError;
 use crate::client::{Client, ClientId};
 use crate::client_thread::ClientMode;
 use crate::connection::{lock, Connection};
+use crate::connector::{self, ConnectTarget, TargetError};
 use crate::controller::{ServerHandle, TcpServer};
 use crate::demarcation::Framing;
-use crate::error::{DisconnectReason, SendError, ServerError};
-use crate::info::{ClientInfo, ServerInfo};
+use crate::error::{ConnectError, DisconnectReason, SendError, ServerError};
+use crate::info::{ClientInfo, ServerInfo, ServerStats};
 use crate::state::ServerFlags;
 
 impl ServerHandle {
@@ -118,9 +121,8 @@ impl ServerHandle {
     /// in that mode is left as it is.
     ///
     /// # Errors
-    /// [`ServerError::Migrate`]: the server is not running, there is no such client, its
-    /// `connected` callback has not returned yet, no thread could be started, or the thread
-    /// serving it did not let go in time.
+    /// [`ServerError::Migrate`]: the server is not running, there is no such client, no
+    /// thread could be started, or the thread serving it did not let go in time.
     pub fn migrate(&self, id: ClientId, to: ClientMode) -> Result<(), ServerError> {
         self.shared.migrate(id, to)
     }
@@ -152,6 +154,7 @@ impl ServerHandle {
             queued_output: (shared.budget.total(), shared.budget.total_limit()),
             lingering: shared.routes.lingering(),
             clients: clients.iter().map(|(_, c)| shared.client_info(c)).collect(),
+            connect_targets: self.connect_targets(),
         }
     }
 
@@ -336,3 +339,186 @@ impl TcpServer {
         self.handle.blacklisted_count()
     }
 }
+
+/// Chapter 9's counters.
+impl ServerHandle {
+    // ANCHOR: stats
+    /// Every counter of the server, and of each connected client.
+    pub fn stats(&self) -> ServerStats {
+        let shared = &self.shared;
+        let counters = shared.ledger.read();
+        let clients = shared.db.snapshot();
+        ServerStats {
+            name: shared.name.clone(),
+            uptime: counters.uptime,
+            max_clients: shared.admission.max_clients(),
+            accepted: counters.accepted,
+            clients_ever: counters.clients_ever,
+            rejected: counters.rejected,
+            blacklisted: shared.admission.blacklisted(),
+            failed: counters.failed,
+            disconnects: counters.disconnects,
+            traffic: counters.traffic,
+            connections_held: counters.held,
+            clients: clients.iter().map(|(_, c)| shared.client_info(c)).collect(),
+        }
+    }
+    // ANCHOR_END: stats
+}
+
+/// Chapter 9's counters, on the server itself.
+impl TcpServer {
+    /// See [`ServerHandle::stats`].
+    pub fn stats(&self) -> ServerStats {
+        self.handle.stats()
+    }
+}
+// ANCHOR: connect_api
+/// The server in client mode (chapter 11). Connect targets are configuration: they are kept
+/// while the server is stopped, and their connectors run while it runs (`start` starts them,
+/// `stop` wakes and joins them, and disconnects their clients with "server shutdown" as it
+/// does every client).
+impl ServerHandle {
+    /// Connects out to `addr` (the CLI's `config tcp-server <name> connect <ip> <port>`): a
+    /// connector thread tries at once, then every `Config::connect_retry` until it succeeds;
+    /// the connection becomes a client flagged [`ClientFlags::ACTIVE`](crate::ClientFlags::ACTIVE), with the same
+    /// callbacks as an accepted one. When it ends, it is made again after the interval if
+    /// reconnecting is on. On a stopped server the target waits for `start`. Failed attempts
+    /// are told to [`Handler::connect_failed`](crate::Handler::connect_failed).
+    ///
+    /// # Errors
+    /// [`ConnectError::Resolve`]; [`ConnectError::OwnAddress`] when `addr` is where this
+    /// server listens (or will listen); [`ConnectError::AlreadyConnecting`];
+    /// [`ConnectError::Spawn`].
+    pub fn connect(&self, addr: impl ToSocketAddrs + fmt::Debug) -> Result<(), ConnectError> {
+        let shared = &self.shared;
+        let target = resolve_target(&shared.name, &addr)?;
+        let own = crate::connector::ConnectorHost::listening_addrs(&**shared);
+        if connector::is_own_address(target, &own) {
+            return Err(ConnectError::OwnAddress {
+                server: shared.name.clone(),
+                target,
+            });
+        }
+        shared.connectors.add(shared, target).map_err(|e| match e {
+            TargetError::Spawn(source) => ConnectError::Spawn {
+                server: shared.name.clone(),
+                source,
+            },
+            _ => ConnectError::AlreadyConnecting {
+                server: shared.name.clone(),
+                target,
+            },
+        })
+    }
+
+    /// Stops connecting to `addr` (the CLI's `no connect`): its connector is woken and
+    /// joined, no attempt follows, and the client it made, if connected, is disconnected
+    /// ([`DisconnectReason::Application`]).
+    ///
+    /// # Errors
+    /// [`ConnectError::Resolve`]; [`ConnectError::NotConnecting`].
+    pub fn cancel_connect(
+        &self,
+        addr: impl ToSocketAddrs + fmt::Debug,
+    ) -> Result<(), ConnectError> {
+        let shared = &self.shared;
+        let target = resolve_target(&shared.name, &addr)?;
+        shared
+            .connectors
+            .cancel(target)
+            .map_err(|_| ConnectError::NotConnecting {
+                server: shared.name.clone(),
+                target,
+            })?;
+        if let Some(client) = self.active_client(target) {
+            self.disconnect(client);
+        }
+        Ok(())
+    }
+
+    /// Every connect target and where it stands.
+    pub fn connect_targets(&self) -> Vec<ConnectTarget> {
+        self.shared
+            .connectors
+            .targets(|target| self.active_client(target))
+    }
+
+    /// Changes the retry interval while running (raised to
+    /// [`MIN_CONNECT_RETRY`](connector::MIN_CONNECT_RETRY) if shorter): a connector already
+    /// waiting keeps its deadline, the next wait uses the new interval.
+    pub fn set_connect_retry(&self, retry: Duration) {
+        self.shared.connectors.set_retry(retry);
+    }
+
+    /// Turns reconnecting on or off; it applies from the next end of an active client.
+    pub fn set_reconnect(&self, reconnect: bool) {
+        self.shared.connectors.set_reconnect(reconnect);
+    }
+
+    /// The retry interval and whether reconnecting is on.
+    pub fn connect_settings(&self) -> (Duration, bool) {
+        self.shared.connectors.settings()
+    }
+
+    /// The client this server made by connecting to `target`, if it is connected.
+    fn active_client(&self, target: SocketAddr) -> Option<ClientId> {
+        let (id, conn) = self.shared.db.find_by_peer(target)?;
+        conn.active.is_some().then_some(id)
+    }
+}
+
+fn resolve_target(
+    server: &str,
+    addr: &(impl ToSocketAddrs + fmt::Debug),
+) -> Result<SocketAddr, ConnectError> {
+    let err = |source| ConnectError::Resolve {
+        server: server.to_string(),
+        addr: format!("{addr:?}").trim_matches('"').to_string(),
+        source,
+    };
+    addr.to_socket_addrs().map_err(err)?.next().ok_or_else(|| {
+        err(std::io::Error::new(
+            std::io::ErrorKind::NotFound,
+            "it resolved to no address",
+        ))
+    })
+}
+
+/// The same on the server itself.
+impl TcpServer {
+    /// See [`ServerHandle::connect`].
+    ///
+    /// # Errors
+    /// As [`ServerHandle::connect`].
+    pub fn connect(&self, addr: impl ToSocketAddrs + fmt::Debug) -> Result<(), ConnectError> {
+        self.handle.connect(addr)
+    }
+
+    /// See [`ServerHandle::cancel_connect`].
+    ///
+    /// # Errors
+    /// As [`ServerHandle::cancel_connect`].
+    pub fn cancel_connect(
+        &self,
+        addr: impl ToSocketAddrs + fmt::Debug,
+    ) -> Result<(), ConnectError> {
+        self.handle.cancel_connect(addr)
+    }
+
+    /// See [`ServerHandle::connect_targets`].
+    pub fn connect_targets(&self) -> Vec<ConnectTarget> {
+        self.handle.connect_targets()
+    }
+
+    /// See [`ServerHandle::set_connect_retry`].
+    pub fn set_connect_retry(&self, retry: Duration) {
+        self.handle.set_connect_retry(retry);
+    }
+
+    /// See [`ServerHandle::set_reconnect`].
+    pub fn set_reconnect(&self, reconnect: bool) {
+        self.handle.set_reconnect(reconnect);
+    }
+}
+// ANCHOR_END: connect_api

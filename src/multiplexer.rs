@@ -664,7 +664,7 @@ impl<H: DrsHost> Drs<H> {
                 Ok(0) => break TurnEnd::Close(end_of_stream(conn, inbox)),
                 Ok(n) => {
                     bytes += n;
-                    conn.stats.bytes_in.fetch_add(n as u64, Ordering::Relaxed);
+                    conn.stats.received(n);
                     // Less than asked for: the socket is drained for now. The turn ends after
                     // these bytes, saving a read that would only say "would block" (the poller
                     // is level-triggered: anything arriving later is reported).
@@ -867,6 +867,14 @@ impl<H: DrsHost> Drs<H> {
 }
 
 // ANCHOR_END: linger
+
+/// Tells a waiting `migrate` (if any) whether the client was handed over (chapter 10).
+#[cfg_attr(feature = "ex10", allow(dead_code))]
+fn reply(done: Option<mpsc::Sender<bool>>, moved: bool) {
+    if let Some(done) = done {
+        let _ = done.send(moved);
+    }
+}
 
 // ANCHOR: end_of_stream
 /// Why a client whose stream ended goes: a write error already met, a message cut short by

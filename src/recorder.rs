@@ -22,6 +22,7 @@ use crate::client::{Client, ClientId};
 use crate::controller::{Handler, ServerHandle};
 use crate::error::DisconnectReason;
 use crate::printer;
+use crate::state::ClientFlags;
 
 /// One event the server reported to the application.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -36,6 +37,8 @@ pub enum Event {
     Rejected(SocketAddr),
     /// `accept()` failed (the acceptor carries on).
     AcceptError(String),
+    /// A connect of the server in client mode failed (chapter 11): the target and the error.
+    ConnectFailed(SocketAddr, String),
 }
 
 /// What a [`Recorder`] prints as events happen.
@@ -107,11 +110,23 @@ impl Recorder {
 }
 
 impl Handler for Recorder {
-    fn connected(&self, _server: &ServerHandle, client: &Client) {
-        self.say(format_args!(
-            "client {} connected from {}",
-            client.id, client.peer_addr
-        ));
+    fn connected(&self, server: &ServerHandle, client: &Client) {
+        if self.print.prefix.is_some() {
+            let active = server
+                .client_info(client.id)
+                .is_some_and(|info| info.flags.contains(ClientFlags::ACTIVE));
+            if active {
+                self.say(format_args!(
+                    "client {} connected to {} (active: this server dialled it)",
+                    client.id, client.peer_addr
+                ));
+            } else {
+                self.say(format_args!(
+                    "client {} connected from {}",
+                    client.id, client.peer_addr
+                ));
+            }
+        }
         self.record(|| Event::Connected(client.clone()));
     }
 
@@ -149,6 +164,25 @@ impl Handler for Recorder {
     fn accept_error(&self, _server: &ServerHandle, error: &io::Error) {
         self.say(format_args!("accept() failed, backing off: {error}"));
         self.record(|| Event::AcceptError(error.to_string()));
+    }
+
+    fn connect_failed(
+        &self,
+        _server: &ServerHandle,
+        target: SocketAddr,
+        error: &io::Error,
+        retry_in: Option<Duration>,
+    ) {
+        match retry_in {
+            Some(retry) => self.say(format_args!(
+                "connect to {target} failed: {error}; retrying in {} s",
+                retry.as_secs_f64()
+            )),
+            None => self.say(format_args!(
+                "connect to {target} failed: {error}; giving up"
+            )),
+        }
+        self.record(|| Event::ConnectFailed(target, error.to_string()));
     }
 }
 

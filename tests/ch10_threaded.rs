@@ -614,3 +614,61 @@ fn lingering_closes_on_client_threads_are_counted() {
     drop(multiplexed);
     assert!(eventually(|| server.info().lingering == 0));
 }
+
+/// A client may be given its mode from inside `connected`, before anyone listens to it:
+/// here every other client goes to a thread of its own, and, in multi-threaded mode, the
+/// others back to the DRS (their unused thread leaves). Each is then served in that mode.
+#[test]
+fn a_client_can_be_placed_from_connected() {
+    struct Alternate;
+    impl Handler for Alternate {
+        fn connected(&self, server: &ServerHandle, client: &Client) {
+            let to = if client.id.0.is_multiple_of(2) {
+                ClientMode::Threaded
+            } else {
+                ClientMode::Multiplexed
+            };
+            server.migrate(client.id, to).unwrap();
+        }
+        fn message(&self, server: &ServerHandle, client: &Client, message: &[u8]) {
+            let _ = server.send(client.id, message);
+        }
+    }
+    let server = TcpServer::with_config("place", "127.0.0.1:0", line_config(), Alternate).unwrap();
+    server.start().unwrap();
+    for multi_threaded in [false, true] {
+        server.set_multi_threaded(multi_threaded);
+        let mut held = Vec::new();
+        for _ in 0..4 {
+            let mut c = BufReader::new(connect(addr(&server)));
+            c.get_mut().write_all(b"ping\n").unwrap();
+            let mut back = String::new();
+            c.read_line(&mut back).unwrap();
+            assert_eq!(back, "ping\n");
+            let id = *server
+                .clients()
+                .iter()
+                .map(|c| &c.id)
+                .max()
+                .expect("a client");
+            let want = if id.0.is_multiple_of(2) {
+                ClientMode::Threaded
+            } else {
+                ClientMode::Multiplexed
+            };
+            assert_eq!(
+                mode_of(&server, id),
+                want,
+                "client {id} (multi-threaded mode {multi_threaded})"
+            );
+            held.push(c);
+        }
+        assert!(
+            eventually(|| server.client_threads() == 2),
+            "two threaded clients, no unused thread: {}",
+            server.client_threads()
+        );
+        drop(held);
+        assert!(eventually(|| server.client_count() == 0));
+    }
+}

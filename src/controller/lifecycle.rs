@@ -61,6 +61,9 @@ impl TcpServer {
         lock(&shared.state)
             .start()
             .map_err(|e| shared.state_error(e))?;
+        shared.ledger.started();
+        // Last: an active client handed over at once must find every service running.
+        shared.connectors.start(shared);
         Ok(())
     }
     // ANCHOR_END: start
@@ -79,7 +82,8 @@ impl TcpServer {
         if !shared.flags().contains(ServerFlags::RUNNING) {
             return;
         }
-        // The CAS first, so no new client appears while we empty the DB.
+        // The connectors and the CAS first, so no new client appears while we empty the DB.
+        shared.connectors.stop();
         if let Some(acceptor) = services.acceptor.take() {
             acceptor.stop();
         }
@@ -92,6 +96,7 @@ impl TcpServer {
         shared.client_threads.join_all();
         shared.stop_keepalive();
         let _ = lock(&shared.state).stop();
+        shared.ledger.stopped();
         *lock(&shared.local_addr) = None;
         let leftovers: Vec<Arc<Connection>> =
             shared.db.drain().into_iter().map(|(_, c)| c).collect();

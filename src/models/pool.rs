@@ -1,6 +1,7 @@
 //! The thread pool of [`Model::ThreadPool`](super::Model::ThreadPool): a fixed number of
 //! worker threads, one queue of accepted sockets. Its own file so that exercise 0
-//! (`--features ex00`) can swap it for `chapters/ex00_pool.rs`.
+//! (`--features ex00`) can swap it for `chapters/ex00_pool.rs`; the `Pool` struct itself is
+//! given, in the parent module.
 //!
 //! The queue is a std channel. Its receiving end is shared by every worker behind a mutex:
 //! a worker holds the lock only while it takes one socket, then serves that client with the
@@ -11,22 +12,12 @@
 
 use std::io;
 use std::net::TcpStream;
-use std::sync::mpsc::{self, Receiver, Sender};
+use std::sync::mpsc::{self, Receiver};
 use std::sync::{Arc, Mutex};
-use std::thread::JoinHandle;
 
-use super::{lock, serve, spawn, Shared};
+use super::{lock, serve, spawn, Pool, Shared};
 
 // ANCHOR: pool
-// ANCHOR: pool_struct
-/// The workers and the sending end of their queue.
-pub(super) struct Pool {
-    /// Where the accept thread puts each client.
-    queue: Sender<TcpStream>,
-    /// Joined by [`Pool::shutdown`].
-    workers: Vec<JoinHandle<()>>,
-}
-// ANCHOR_END: pool_struct
 
 impl Pool {
     // ANCHOR: start_sig

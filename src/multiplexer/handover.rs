@@ -14,7 +14,7 @@
 use std::sync::atomic::Ordering;
 use std::sync::{mpsc, Arc};
 
-use super::{Command, Drs, DrsHost, DrsLink, Handover, Listened};
+use super::{reply, Command, Drs, DrsHost, DrsLink, Handover, Listened};
 use crate::connection::Connection;
 
 impl<H: DrsHost> Drs<H> {
@@ -91,10 +91,4 @@ impl<H: DrsHost> Drs<H> {
         }
     }
     // ANCHOR_END: adopt
-}
-
-fn reply(done: Option<mpsc::Sender<bool>>, moved: bool) {
-    if let Some(done) = done {
-        let _ = done.send(moved);
-    }
 }
