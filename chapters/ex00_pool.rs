@@ -1,7 +1,8 @@
 //! Exercise 0 — the thread pool: your version of `src/models/pool.rs`.
 //!
 //! Build with `--features ex00` and this file replaces the pool of `Model::ThreadPool`. The
-//! rest of `src/models.rs` is given: the accept loop calls `Pool::start` once, `submit` for
+//! rest of `src/models.rs` is given: the `Pool` struct (its fields `queue` and `workers`), the
+//! accept loop calls `Pool::start` once, `submit` for
 //! every accepted client, and `shutdown` when the server stops. A child module may use its
 //! parent's private items, so you reach `spawn` (start a thread the server counts), `serve`
 //! (echo one client to its end, seeing a stop at once), `lock` and `Shared` through `super`.
@@ -26,15 +27,7 @@ use std::sync::mpsc::{self, Receiver, Sender};
 use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 
-use super::{lock, serve, spawn, Shared};
-
-/// The workers and the sending end of their queue.
-pub(super) struct Pool {
-    /// Where the accept thread puts each client.
-    queue: Sender<TcpStream>,
-    /// Joined by [`Pool::shutdown`].
-    workers: Vec<JoinHandle<()>>,
-}
+use super::{lock, serve, spawn, Pool, Shared};
 
 impl Pool {
     /// Starts `workers` threads, each taking clients from one shared queue.

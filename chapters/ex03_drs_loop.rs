@@ -18,7 +18,8 @@
 //! ```
 //!
 //! Read chapter 3 of the book first (`book/src/ch03-select-and-drs.md`); the reference is
-//! `src/multiplexer/drs_loop.rs`. Keep the signatures; write the bodies.
+//! `src/multiplexer/drs_loop.rs` (and the book's Solutions page). Keep the signatures; write
+//! the bodies.
 
 // The parameters are unused until you write the bodies.
 #![allow(unused_variables, unused_imports)]
@@ -26,6 +27,7 @@
 use std::time::Duration;
 
 use super::{Drs, DrsHost, WAKER};
+use crate::client::ClientId;
 use crate::select::Readiness;
 
 impl<H: DrsHost> Drs<H> {
@@ -51,8 +53,9 @@ impl<H: DrsHost> Drs<H> {
         //   be served: its entry in `self.table` is still `pending` and not `paused`. Its
         //   messages are already read, so the kernel will never report it ready again.
         // - Otherwise until the earliest deadline: `self.timers` is a min-heap of
-        //   `Reverse((Instant, Timer))`; `peek` it and turn the instant into a duration from
-        //   now (`saturating_duration_since`).
+        //   `Reverse((Instant, Timer))`; `peek` it (a pattern `Reverse((at, _))` takes the
+        //   instant out) and turn the instant into a duration from now
+        //   (`saturating_duration_since`: a deadline already past is zero, not a panic).
         // - No deadline: `None`, wait for ever (the waker ends the wait when needed).
         todo!("ex03: Drs::next_timeout")
     }

@@ -44,6 +44,12 @@ use crate::select::{Interest, PollSet};
 use crate::state::{ClientFlags, ServerFlags, ServerState, StateError};
 use crate::stats::Ledger;
 
+// `start` and `stop`, the order in which the services are started and stopped, are
+// exercise 1: the feature swaps in the student's file. A `path` given here is relative to
+// `src/`.
+#[cfg_attr(feature = "ex01", path = "../chapters/ex01_lifecycle.rs")]
+mod lifecycle;
+
 /// How long the CAS waits, at the connection cap, for the DRS to finish a turn with a client
 /// whose peer is gone before it judges that client itself: a turn on a dead socket is one
 /// read, so this is only reached when an application callback is slow.
@@ -261,97 +267,6 @@ impl TcpServer {
         Ok(())
     }
 
-    // ANCHOR: start
-    /// Binds the address and starts the service threads (the course's steps 3–4): the CAS
-    /// accepting connections and the DRS serving clients.
-    ///
-    /// # Errors
-    /// [`ServerError::State`] if it is already running, [`ServerError::Bind`] if the address
-    /// cannot be bound, [`ServerError::Spawn`] if a thread cannot be started.
-    pub fn start(&self) -> Result<(), ServerError> {
-        let shared = &self.handle.shared;
-        let mut services = lock(&shared.services);
-        if shared.flags().contains(ServerFlags::RUNNING) {
-            return Err(shared.state_error(StateError::AlreadyRunning));
-        }
-        let listener = shared.bind()?;
-        let bound = listener.local_addr().ok();
-        // The wheel first: the first client accepted must find it turning.
-        shared
-            .keepalive
-            .start()
-            .map_err(|source| shared.spawn_error(source))?;
-        // The DRS before the CAS: a client accepted at once must find the DRS to hand it to.
-        shared.routes.open();
-        let drs = match shared.start_drs() {
-            Ok(drs) => drs,
-            Err(e) => {
-                shared.stop_keepalive();
-                return Err(e);
-            }
-        };
-        let acceptor = match shared.start_acceptor(listener) {
-            Ok(acceptor) => acceptor,
-            Err(e) => {
-                shared.drs().stop_thread(drs);
-                shared.drs().clear();
-                shared.stop_keepalive();
-                return Err(e);
-            }
-        };
-        services.acceptor = Some(acceptor);
-        services.drs = Some(drs);
-        *lock(&shared.local_addr) = bound;
-        lock(&shared.state)
-            .start()
-            .map_err(|e| shared.state_error(e))?;
-        shared.ledger.started();
-        // Last: an active client handed over at once must find every service running.
-        shared.connectors.start(shared);
-        Ok(())
-    }
-    // ANCHOR_END: start
-
-    // ANCHOR: stop
-    /// Stops the server gracefully: stop accepting (the connections the kernel already
-    /// completed are accepted first), stop the DRS, report every client disconnected (reason:
-    /// server shutdown), give each what was queued for it and a FIN, join every thread.
-    /// Returns once all of that is done (waiting at most `Config::linger` for clients that do
-    /// not take their output); does nothing on a server that is not running.
-    pub fn stop(&self) {
-        let shared = &self.handle.shared;
-        let mut services = lock(&shared.services);
-        if !shared.flags().contains(ServerFlags::RUNNING) {
-            return;
-        }
-        // The connectors and the CAS first, so no new client appears while we empty the DB.
-        shared.connectors.stop();
-        if let Some(acceptor) = services.acceptor.take() {
-            acceptor.stop();
-        }
-        if let Some(drs) = services.drs.take() {
-            shared.drs().stop_thread(drs);
-        }
-        // Then every client thread: none may start from here on (no new client, no
-        // migration), and each leaves between two turns.
-        shared.routes.close_dedicated();
-        shared.client_threads.join_all();
-        shared.stop_keepalive();
-        let _ = lock(&shared.state).stop();
-        shared.ledger.stopped();
-        *lock(&shared.local_addr) = None;
-        let leftovers: Vec<Arc<Connection>> =
-            shared.db.drain().into_iter().map(|(_, c)| c).collect();
-        shared.drs().clear();
-        drop(services);
-        // No lock of ours is held from here on: the callbacks may call back into the server.
-        for conn in &leftovers {
-            shared.finish_close(conn, DisconnectReason::ServerShutdown);
-        }
-        crate::linger::close_gracefully(&leftovers, shared.config.linger);
-    }
-    // ANCHOR_END: stop
-
     /// Stops (`false`) or resumes (`true`) accepting new connections; connected clients are
     /// not affected. Before the port closes, every connection the kernel already completed is
     /// accepted (its `connect()` succeeded: it must not be reset); while stopped, connects
@@ -441,6 +356,13 @@ impl TcpServer {
 
 impl Drop for TcpServer {
     fn drop(&mut self) {
+        // In an exercise build, `stop` runs the student's code, perhaps still a `todo!()`: a
+        // panic there while a failed test unwinds would abort the whole test run instead of
+        // failing that one test. Only then is the server left to the end of the process.
+        #[cfg(any(feature = "ex01", feature = "ex02", feature = "ex04", feature = "ex07"))]
+        if thread::panicking() {
+            return;
+        }
         self.stop();
     }
 }

@@ -34,6 +34,7 @@ use std::os::fd::{AsFd, AsRawFd, OwnedFd};
 use std::path::PathBuf;
 use std::process::{Child, ChildStderr, Command, ExitStatus, Stdio};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::mpsc::Sender;
 use std::sync::{Arc, Mutex};
 use std::thread::{self, JoinHandle};
 use std::time::Duration;
@@ -42,6 +43,17 @@ use crate::select::{Interest, PollSet, Waker};
 
 #[cfg_attr(feature = "ex00", path = "../chapters/ex00_pool.rs")]
 mod pool;
+
+// Given to exercise 0, whose `impl Pool` (in `pool`) builds and stops it.
+// ANCHOR: pool_struct
+/// The workers and the sending end of their queue.
+struct Pool {
+    /// Where the accept thread puts each client.
+    queue: Sender<TcpStream>,
+    /// Joined by [`Pool::shutdown`].
+    workers: Vec<JoinHandle<()>>,
+}
+// ANCHOR_END: pool_struct
 
 /// The longest line a client may send; a longer one ends that client (no model buffers
 /// without a bound).
@@ -254,7 +266,7 @@ impl ModelServer {
             }
             Model::ThreadPerClient => Box::new(thread_per_client),
             Model::ThreadPool { workers } => {
-                let pool = pool::Pool::start(workers.max(1), &shared)?;
+                let pool = Pool::start(workers.max(1), &shared)?;
                 Box::new(move |l, s| thread_pool(l, s, pool))
             }
             Model::Multiplexed => Box::new(multiplexed),
@@ -465,8 +477,8 @@ fn thread_per_client(listener: TcpListener, shared: &Arc<Shared>) {
 
 // ANCHOR: thread_pool
 /// Model 4: the accepting thread queues each client for a fixed pool of workers
-/// ([`pool::Pool`], the chapter's exercise), and shuts the pool down when it stops.
-fn thread_pool(listener: TcpListener, shared: &Arc<Shared>, pool: pool::Pool) {
+/// ([`Pool`], the chapter's exercise), and shuts the pool down when it stops.
+fn thread_pool(listener: TcpListener, shared: &Arc<Shared>, pool: Pool) {
     accept_loop(listener, shared, |stream| pool.submit(stream));
     pool.shutdown();
 }

@@ -21,6 +21,11 @@
 use std::fmt;
 use std::ops::{BitOr, BitOrAssign};
 
+// The transitions (start, stop, accepting, listening, multi-threaded) are exercise 7: the
+// feature swaps in the student's file. A `path` given here is relative to `src/`.
+#[cfg_attr(feature = "ex07", path = "../chapters/ex07_transitions.rs")]
+mod transitions;
+
 // ANCHOR: flag_set_macro
 /// Gives a `struct Name(u8)` of flags the same small API: `empty`, `bits`, `contains`,
 /// `insert`, `remove`, `is_empty`, `|`, `|=`, and a `Display` that joins the names of the set
@@ -120,7 +125,7 @@ impl ServerFlags {
     /// (`TCP_SERVER_NOT_LISTENING_CLIENTS`).
     pub const NOT_LISTENING: ServerFlags = ServerFlags(8);
     /// The course's `TCP_SERVER_CREATE_MULTI_THREADED_CLIENT`: every client accepted while it
-    /// is set gets a thread of its own instead of the DRS (chapter 10).
+    /// is set gets a thread of its own instead of the DRS (chapter 10 implements it).
     pub const MULTI_THREADED_CLIENTS: ServerFlags = ServerFlags(16);
 }
 
@@ -150,8 +155,9 @@ impl ClientFlags {
     pub const KEEPALIVE_ARMED: ClientFlags = ClientFlags(4);
     /// The connection is being torn down; nothing new is started for it.
     pub const CLOSING: ClientFlags = ClientFlags(8);
-    /// The server opened this connection itself (chapter 11, the server in client mode)
-    /// rather than accepting it: the course's active client.
+    /// Reserved for the server in client mode (chapter 11): a connection the server opened
+    /// itself rather than accepted, the course's active client. No connection of this crate
+    /// carries it until that chapter sets it.
     pub const ACTIVE: ClientFlags = ClientFlags(16);
 }
 
@@ -215,98 +221,6 @@ impl ServerState {
     /// The flags as they stand.
     pub fn flags(&self) -> ServerFlags {
         self.flags
-    }
-
-    /// True between a successful `start` and the next `stop`.
-    pub fn is_running(&self) -> bool {
-        self.flags.contains(ServerFlags::RUNNING)
-    }
-
-    /// True when the server runs and its CAS should accept new connections.
-    pub fn is_accepting(&self) -> bool {
-        self.is_running() && !self.flags.contains(ServerFlags::NOT_ACCEPTING)
-    }
-
-    /// True when the server runs and its DRS should read from its clients.
-    pub fn is_listening(&self) -> bool {
-        self.is_running() && !self.flags.contains(ServerFlags::NOT_LISTENING)
-    }
-
-    /// INITIALIZED → RUNNING. A stopped server may be started again.
-    ///
-    /// # Errors
-    /// [`StateError::AlreadyRunning`].
-    pub fn start(&mut self) -> Result<(), StateError> {
-        if self.is_running() {
-            return Err(StateError::AlreadyRunning);
-        }
-        self.flags
-            .insert(ServerFlags::INITIALIZED | ServerFlags::RUNNING);
-        Ok(())
-    }
-
-    /// RUNNING → INITIALIZED (and every runtime flag cleared).
-    ///
-    /// `RUNNING`, `NOT_ACCEPTING` and `NOT_LISTENING` describe running services, so they go;
-    /// `INITIALIZED` and `MULTI_THREADED_CLIENTS` are configuration, so they stay and a
-    /// restart behaves like the first start.
-    ///
-    /// # Errors
-    /// [`StateError::NotRunning`].
-    pub fn stop(&mut self) -> Result<(), StateError> {
-        if !self.is_running() {
-            return Err(StateError::NotRunning);
-        }
-        self.flags
-            .remove(ServerFlags::RUNNING | ServerFlags::NOT_ACCEPTING | ServerFlags::NOT_LISTENING);
-        Ok(())
-    }
-
-    /// Sets or clears `NOT_ACCEPTING`; returns true when that changed something.
-    ///
-    /// `Ok(false)` is not an error: asking twice to stop accepting is harmless, and the
-    /// controller uses the answer to know whether the CAS must actually be stopped.
-    ///
-    /// # Errors
-    /// [`StateError::NotRunning`].
-    pub fn set_accepting(&mut self, accepting: bool) -> Result<bool, StateError> {
-        self.set_runtime_flag(ServerFlags::NOT_ACCEPTING, !accepting)
-    }
-
-    /// Sets or clears `NOT_LISTENING`; returns true when that changed something.
-    ///
-    /// # Errors
-    /// [`StateError::NotRunning`].
-    pub fn set_listening(&mut self, listening: bool) -> Result<bool, StateError> {
-        self.set_runtime_flag(ServerFlags::NOT_LISTENING, !listening)
-    }
-
-    /// Sets or clears `MULTI_THREADED_CLIENTS`; returns true when that changed something.
-    ///
-    /// Legal in every state: it is configuration, read when a client is accepted, so it
-    /// applies to clients accepted afterwards and never moves a connected one.
-    pub fn set_multi_threaded_clients(&mut self, on: bool) -> bool {
-        let was = self.flags.contains(ServerFlags::MULTI_THREADED_CLIENTS);
-        if on {
-            self.flags.insert(ServerFlags::MULTI_THREADED_CLIENTS);
-        } else {
-            self.flags.remove(ServerFlags::MULTI_THREADED_CLIENTS);
-        }
-        was != on
-    }
-
-    /// Sets (`on`) or clears a flag that only means something while the services run.
-    fn set_runtime_flag(&mut self, flag: ServerFlags, on: bool) -> Result<bool, StateError> {
-        if !self.is_running() {
-            return Err(StateError::NotRunning);
-        }
-        let was = self.flags.contains(flag);
-        if on {
-            self.flags.insert(flag);
-        } else {
-            self.flags.remove(flag);
-        }
-        Ok(was != on)
     }
 }
 // ANCHOR_END: server_state

@@ -203,3 +203,129 @@ fn a_server_displays_as_its_show() {
     assert_eq!(server.to_string(), server.show());
     assert!(server.to_string().contains("shown"));
 }
+
+/// stop() calls the application with no lock of the server held: a `disconnected` callback
+/// at shutdown may call back into the server, here by calling `stop()` again (an application
+/// that stops when its last client goes), which returns at once on a server already
+/// stopping instead of waiting for a lock the first `stop()` holds.
+#[test]
+fn a_disconnected_callback_may_call_stop_again() {
+    use std::sync::{mpsc, Arc, Mutex, OnceLock, Weak};
+    use tcpserverlib::{Client, DisconnectReason, Handler, ServerHandle};
+
+    struct StopsAgain {
+        server: Arc<OnceLock<Weak<TcpServer>>>,
+        connected: Mutex<mpsc::Sender<()>>,
+        reports: Mutex<mpsc::Sender<DisconnectReason>>,
+    }
+    impl Handler for StopsAgain {
+        fn connected(&self, _: &ServerHandle, _: &Client) {
+            let _ = self.connected.lock().unwrap().send(());
+        }
+        fn disconnected(&self, _: &ServerHandle, _: &Client, reason: &DisconnectReason) {
+            if let Some(server) = self.server.get().and_then(Weak::upgrade) {
+                server.stop();
+            }
+            let _ = self.reports.lock().unwrap().send(reason.clone());
+        }
+    }
+
+    let cell = Arc::new(OnceLock::new());
+    let (connected, on_connect) = mpsc::channel();
+    let (reports, on_report) = mpsc::channel();
+    let app = StopsAgain {
+        server: Arc::clone(&cell),
+        connected: Mutex::new(connected),
+        reports: Mutex::new(reports),
+    };
+    let server = Arc::new(TcpServer::new("again", "127.0.0.1:0", app).unwrap());
+    let _ = cell.set(Arc::downgrade(&server));
+    server.start().unwrap();
+    let _client = connect(addr(&server));
+    on_connect
+        .recv_timeout(TIMEOUT)
+        .expect("the client was never reported connected");
+    let (done, stopped) = mpsc::channel();
+    let stopper = Arc::clone(&server);
+    std::thread::spawn(move || {
+        stopper.stop();
+        let _ = done.send(());
+    });
+    assert_eq!(
+        on_report.recv_timeout(TIMEOUT),
+        Ok(DisconnectReason::ServerShutdown),
+        "expected the client reported disconnected (server shutdown) by stop(), and its \
+         callback's own stop() to return: is a lock of the server held around the callbacks?"
+    );
+    assert!(
+        stopped.recv_timeout(TIMEOUT).is_ok(),
+        "stop() did not return after its callbacks did"
+    );
+    assert!(!server.handle().info().flags.contains(ServerFlags::RUNNING));
+}
+
+/// Clients that connect while stop() runs are never lost: each one reported connected is
+/// reported disconnected exactly once, and none is left in the DB. (stop() must stop the
+/// CAS before it empties the DB, or a client accepted in between stays there unreported.)
+#[test]
+fn clients_connecting_during_stop_are_each_reported_once() {
+    use std::collections::HashMap;
+    use std::sync::atomic::{AtomicBool, Ordering};
+    use std::sync::Arc;
+    use tcpserverlib::recorder::Event;
+
+    for round in 0..5 {
+        let (recorder, events) = Recorder::silent();
+        let server = TcpServer::new("during", "127.0.0.1:0", recorder).unwrap();
+        server.start().unwrap();
+        let addr = addr(&server);
+        let first = connect(addr);
+        events.expect_connected(TIMEOUT).unwrap();
+        let go_on = Arc::new(AtomicBool::new(true));
+        let connector = {
+            let go_on = Arc::clone(&go_on);
+            std::thread::spawn(move || {
+                let mut kept = Vec::new();
+                for _ in 0..2000 {
+                    if !go_on.load(Ordering::SeqCst) {
+                        break;
+                    }
+                    match TcpStream::connect(addr) {
+                        Ok(s) => kept.push(s),
+                        Err(_) => break, // refused: the port is closed
+                    }
+                }
+                kept
+            })
+        };
+        // Let the connector get going: at least one more client in.
+        events.expect_connected(TIMEOUT).unwrap();
+        server.stop();
+        go_on.store(false, Ordering::SeqCst);
+        let kept = connector.join().unwrap();
+        let mut reports: HashMap<u64, (usize, usize)> = HashMap::new();
+        reports.entry(1).or_default().0 += 1;
+        reports.entry(2).or_default().0 += 1;
+        while let Some(event) = events.next(SHORT) {
+            match event {
+                Event::Connected(c) => reports.entry(c.id.0).or_default().0 += 1,
+                Event::Disconnected(id, _) => reports.entry(id.0).or_default().1 += 1,
+                _ => {}
+            }
+        }
+        for (id, (connected, disconnected)) in &reports {
+            assert_eq!(
+                (*connected, *disconnected),
+                (1, 1),
+                "round {round}: client #{id} was reported connected {connected} and \
+                 disconnected {disconnected} times; expected once each"
+            );
+        }
+        assert_eq!(
+            server.handle().info().clients.len(),
+            0,
+            "round {round}: clients left in the DB after stop()"
+        );
+        drop((first, kept));
+    }
+}

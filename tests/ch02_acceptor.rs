@@ -35,6 +35,62 @@ fn accepts_and_hands_over() {
     acceptor.stop();
 }
 
+/// An accept() error that concerns the whole process is reported to `on_error`, not taken
+/// for an empty queue, and the CAS backs off between attempts instead of retrying at once;
+/// it still stops promptly when asked. (A listening socket shut down for reading makes
+/// every accept() fail with EINVAL while `poll` keeps reporting it, as a full descriptor
+/// table makes every accept() fail with EMFILE while the connection stays queued.)
+#[cfg(target_os = "linux")]
+#[test]
+fn accept_errors_are_reported_and_backed_off() {
+    use std::net::Shutdown;
+    use std::os::fd::OwnedFd;
+
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let socket = TcpStream::from(OwnedFd::from(listener));
+    socket.shutdown(Shutdown::Read).unwrap();
+    let listener = TcpListener::from(OwnedFd::from(socket));
+    let (tx, rx) = mpsc::channel();
+    let acceptor = Acceptor::start(
+        "t",
+        listener,
+        |_, _| {},
+        move |e| {
+            let _ = tx.send(e.kind());
+        },
+    )
+    .unwrap();
+    let first = rx.recv_timeout(TIMEOUT).expect(
+        "expected accept()'s error (EINVAL) reported to on_error; none came: was it taken \
+         for an empty queue?",
+    );
+    assert_ne!(first, io::ErrorKind::WouldBlock);
+    let window = Duration::from_millis(300);
+    let begun = Instant::now();
+    let mut errors = 1;
+    while rx
+        .recv_timeout(window.saturating_sub(begun.elapsed()))
+        .is_ok()
+    {
+        errors += 1;
+        if begun.elapsed() >= window || errors >= 1000 {
+            break;
+        }
+    }
+    assert!(
+        errors < 50,
+        "{errors} accept errors within {window:?}: expected the CAS to back off between \
+         attempts (10 ms, doubling up to 1 s), not to retry at once"
+    );
+    let t = Instant::now();
+    acceptor.stop();
+    assert!(
+        t.elapsed() < Duration::from_millis(500),
+        "stop() while backing off took {:?}: the back-off must wait on the waker",
+        t.elapsed()
+    );
+}
+
 /// stop() wakes the thread out of its wait and joins it well under 100 ms, and the port is
 /// closed when it returns.
 #[test]

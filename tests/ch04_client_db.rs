@@ -18,6 +18,27 @@ fn peer(port: u16) -> SocketAddr {
     SocketAddr::from(([127, 0, 0, 1], port))
 }
 
+/// A new client may connect from the address and port of an old one that is still being
+/// removed: removing the old one then leaves the new one findable by that address.
+#[test]
+fn removing_an_old_client_keeps_a_new_one_at_its_address() {
+    let db: ClientDb<&str> = ClientDb::new();
+    db.try_insert(ClientId(1), peer(5001), Arc::new("old"), 10)
+        .unwrap();
+    db.try_insert(ClientId(2), peer(5001), Arc::new("new"), 10)
+        .unwrap();
+    assert_eq!(*db.remove(ClientId(1)).unwrap(), "old");
+    let found = db.find_by_peer(peer(5001)).map(|(id, v)| (id, *v));
+    assert_eq!(
+        found,
+        Some((ClientId(2), "new")),
+        "expected client #2, connected last from 127.0.0.1:5001, still found by that address \
+         once client #1 (same address) was removed"
+    );
+    assert_eq!(*db.remove(ClientId(2)).unwrap(), "new");
+    assert!(db.find_by_peer(peer(5001)).is_none());
+}
+
 /// A client is found by id and by peer address until it is removed, and only once removed.
 #[test]
 fn insert_find_remove() {
@@ -94,9 +115,17 @@ fn concurrent_access_is_consistent() {
             let done = Arc::clone(&writers_done);
             thread::spawn(move || {
                 let mut mine = HashSet::new();
+                let give_up = std::time::Instant::now() + TIMEOUT;
                 // Race the writers: remove whatever is there, until they are done and the DB
                 // is empty.
                 loop {
+                    assert!(
+                        std::time::Instant::now() < give_up,
+                        "the DB still holds {} clients after {:?} of removing: expected every \
+                         remove() of a stored client to succeed, once",
+                        db.len(),
+                        TIMEOUT
+                    );
                     let finished = done.load(Ordering::SeqCst);
                     for (id, _) in db.snapshot() {
                         if db.remove(id).is_some() {
@@ -116,7 +145,10 @@ fn concurrent_access_is_consistent() {
     writers_done.store(true, Ordering::SeqCst);
     let mut all: HashSet<ClientId> = HashSet::new();
     for r in removers {
-        for id in r.join().unwrap() {
+        let removed = r
+            .join()
+            .unwrap_or_else(|_| panic!("a remover thread failed (its message is above)"));
+        for id in removed {
             assert!(all.insert(id), "{id} removed twice");
         }
     }

@@ -6,6 +6,7 @@ use std::sync::Arc;
 
 use super::{attempt, ConnectorHost, Link};
 
+// ANCHOR: run_full
 // ANCHOR: run
 /// One connector's thread: connect to `target`, hand the connection over, wait for its end,
 /// and again, until asked to stop (or until the connection ends with reconnecting off).
@@ -45,3 +46,4 @@ pub(super) fn run<H: ConnectorHost>(host: &Arc<H>, link: &Arc<Link>, target: Soc
         }
     }
 }
+// ANCHOR_END: run_full

@@ -16,9 +16,11 @@ use crate::select::Readiness;
 
 impl<H: DrsHost> Drs<H> {
     // ANCHOR: run_loop
+    // ANCHOR: run_loop_sig
     /// The DRS's passes, until a `Stop` command: wait, empty the waker, apply the commands,
     /// serve what is ready, expire what is due.
     pub(super) fn run_loop(&mut self) {
+        // ANCHOR_END: run_loop_sig
         let mut ready: Vec<(u64, Readiness)> = Vec::new();
         loop {
             let timeout = self.next_timeout();
@@ -42,10 +44,12 @@ impl<H: DrsHost> Drs<H> {
     // ANCHOR_END: run_loop
 
     // ANCHOR: next_timeout
+    // ANCHOR: next_timeout_sig
     /// How long the next wait may block: not at all while a client that may be read has
     /// messages pending (the kernel will not report them: they are already read), else until
     /// the nearest deadline, else for ever.
     fn next_timeout(&self) -> Option<Duration> {
+        // ANCHOR_END: next_timeout_sig
         let pending = self.reading
             && self
                 .pending
@@ -61,9 +65,11 @@ impl<H: DrsHost> Drs<H> {
     // ANCHOR_END: next_timeout
 
     // ANCHOR: serve_ready
+    // ANCHOR: serve_ready_sig
     /// Serves every client and lingering socket the wait reported, then every client with
     /// messages pending.
     fn serve_ready(&mut self, ready: &[(u64, Readiness)]) {
+        // ANCHOR_END: serve_ready_sig
         for &(token, readiness) in ready {
             let id = ClientId(token);
             if token == WAKER {

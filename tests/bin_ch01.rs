@@ -1,0 +1,10 @@
+//! Chapter 1's program, as the book shows it.
+
+mod story;
+
+/// What `cargo run --bin ch1` prints is what the book's "Run it" shows, line for line,
+/// figures (ports, ids, times, counts) aside.
+#[test]
+fn ch1_prints_what_the_book_shows() {
+    story::story_matches_the_book("ch1");
+}
