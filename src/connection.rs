@@ -345,6 +345,14 @@ impl Connection {
         lock(&self.write_error).clone()
     }
 
+    /// The write error, once a write in progress on another thread has finished: a read that
+    /// found the stream ended may come right after a write that met the reset and has not
+    /// recorded it yet (a write records its error before it lets go of the queue).
+    pub(crate) fn settled_write_error(&self) -> Option<DisconnectReason> {
+        let _writers_done = lock(&self.outbox);
+        self.write_error()
+    }
+
     /// Marks whether the DRS holds work for this client that its socket no longer shows.
     pub(crate) fn set_busy(&self, busy: bool) {
         *lock(&self.busy) = busy;

@@ -880,7 +880,7 @@ fn reply(done: Option<mpsc::Sender<bool>>, moved: bool) {
 /// Why a client whose stream ended goes: a write error already met, a message cut short by
 /// the end, or simply the peer closing.
 fn end_of_stream(conn: &Connection, inbox: &Demarcator) -> DisconnectReason {
-    if let Some(reason) = conn.write_error() {
+    if let Some(reason) = conn.settled_write_error() {
         return reason;
     }
     match inbox.finish() {
