@@ -12,24 +12,13 @@ use std::sync::mpsc::{self, Receiver, RecvTimeoutError};
 use std::thread;
 use std::time::{Duration, Instant};
 
-use assert_cmd::cargo::cargo_bin;
-use assert_cmd::Command;
+mod story;
 
-/// Reached only when something is broken.
-const TIMEOUT: Duration = Duration::from_secs(30);
+use assert_cmd::cargo::cargo_bin;
+use story::{run_to_end, without_figures};
+
 /// One wait for one line of a child's output.
 const LINE_TIMEOUT: Duration = Duration::from_secs(10);
-
-/// Runs a program to its end with a timeout; returns its stdout, after checking it exited 0.
-fn run_to_end(bin: &str, args: &[&str], stdin: &str) -> String {
-    let assert = Command::new(cargo_bin(bin))
-        .args(args)
-        .write_stdin(stdin)
-        .timeout(TIMEOUT)
-        .assert()
-        .success();
-    String::from_utf8_lossy(&assert.get_output().stdout).into_owned()
-}
 
 /// A chapter binary without arguments runs its story and exits 0; every line it prints
 /// carries its `[chN]` prefix, and the story's key words appear.
@@ -380,22 +369,6 @@ fn ch7_tells_the_state_story() {
             "delivered now from #1: \"sent while not listening 3\"",
         ],
     );
-}
-
-/// Replaces every run of digits with `#`: what stays of a line whose figures change from run
-/// to run.
-fn without_figures(text: &str) -> String {
-    let mut out = String::new();
-    for c in text.chars() {
-        if c.is_ascii_digit() {
-            if !out.ends_with('#') {
-                out.push('#');
-            }
-        } else {
-            out.push(c);
-        }
-    }
-    out
 }
 
 /// ch3b measures the busy client beside a crowd of idle ones, with poll then epoll, and the
