@@ -4,19 +4,12 @@
 //! Every child's output is read on a thread and handed over through a channel, so each wait
 //! has a timeout; a child still running when a test ends is killed by [`Running`]'s `Drop`.
 
-use std::io::{BufRead, BufReader, Read, Write};
+use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpStream};
-use std::process::{Child, ChildStdin, Command as StdCommand, ExitStatus, Stdio};
-use std::sync::mpsc::{self, Receiver, RecvTimeoutError};
-use std::thread;
-use std::time::{Duration, Instant};
-
-use assert_cmd::cargo::cargo_bin;
 
 mod story;
 
-/// One wait for one line of a child's output.
-const LINE_TIMEOUT: Duration = Duration::from_secs(10);
+use story::{address_in, Running, LINE_TIMEOUT};
 
 /// `ch9` runs its story and exits 0: every line carries `[ch9]`, the counters are shown and
 /// checked, and the book's "Run it" is what it prints, figures aside.
@@ -33,105 +26,6 @@ fn ch9_tells_the_statistics_story() {
     ] {
         assert!(out.contains(words), "ch9 never says {words:?}:\n{out}");
     }
-}
-
-/// A running child, its stdin, and its stdout line by line. Dropping it kills the child.
-struct Running {
-    child: Child,
-    stdin: Option<ChildStdin>,
-    lines: Receiver<String>,
-    /// Every line read so far, for failure messages.
-    seen: Vec<String>,
-}
-
-impl Running {
-    fn bin(name: &str, args: &[&str]) -> Running {
-        let mut child = StdCommand::new(cargo_bin(name))
-            .args(args)
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
-            .spawn()
-            .unwrap();
-        let stdout = child.stdout.take().unwrap();
-        let (tx, lines) = mpsc::channel();
-        thread::spawn(move || {
-            for line in BufReader::new(stdout).lines() {
-                let Ok(line) = line else { break };
-                if tx.send(line).is_err() {
-                    break;
-                }
-            }
-        });
-        let stdin = child.stdin.take();
-        Running {
-            child,
-            stdin,
-            lines,
-            seen: Vec::new(),
-        }
-    }
-
-    /// Waits for the next line that contains `needle`; fails the test after LINE_TIMEOUT.
-    fn line_with(&mut self, needle: &str) -> String {
-        let deadline = Instant::now() + LINE_TIMEOUT;
-        loop {
-            let left = deadline.saturating_duration_since(Instant::now());
-            match self.lines.recv_timeout(left) {
-                Ok(line) => {
-                    self.seen.push(line.clone());
-                    if line.contains(needle) {
-                        return line;
-                    }
-                }
-                Err(RecvTimeoutError::Timeout) | Err(RecvTimeoutError::Disconnected) => panic!(
-                    "no line containing {needle:?}; output so far:\n{}",
-                    self.seen.join("\n")
-                ),
-            }
-        }
-    }
-
-    /// Writes one line to the child's stdin.
-    fn say(&mut self, line: &str) {
-        let stdin = self.stdin.as_mut().expect("stdin is still open");
-        writeln!(stdin, "{line}").unwrap();
-        stdin.flush().unwrap();
-    }
-
-    /// Closes stdin, waits for the output to end, and returns the exit status.
-    fn finish(&mut self) -> ExitStatus {
-        drop(self.stdin.take());
-        let deadline = Instant::now() + LINE_TIMEOUT;
-        loop {
-            let left = deadline.saturating_duration_since(Instant::now());
-            match self.lines.recv_timeout(left) {
-                Ok(line) => self.seen.push(line),
-                Err(RecvTimeoutError::Disconnected) => return self.child.wait().unwrap(),
-                Err(RecvTimeoutError::Timeout) => panic!(
-                    "the program did not end after its stdin closed; output:\n{}",
-                    self.seen.join("\n")
-                ),
-            }
-        }
-    }
-}
-
-impl Drop for Running {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-/// The address in a `listening on ADDR…` line.
-fn address_in(line: &str) -> SocketAddr {
-    let rest = line.split("listening on ").nth(1).unwrap();
-    let addr: String = rest
-        .chars()
-        .take_while(|c| !c.is_whitespace() && *c != ';' && *c != ',')
-        .collect();
-    addr.parse().unwrap()
 }
 
 /// Sends a line and reads its echo.

@@ -3,13 +3,15 @@
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{SocketAddr, TcpStream};
-use std::process::{Child, ChildStdin, Command as StdCommand, Stdio};
-use std::sync::mpsc::{self, Receiver};
+use std::process::{Command as StdCommand, Stdio};
 use std::thread;
 use std::time::{Duration, Instant};
 
+mod story;
+
 use assert_cmd::cargo::cargo_bin;
 use assert_cmd::Command;
+use story::Running;
 
 /// Reached only when something is broken.
 const TIMEOUT: Duration = Duration::from_secs(30);
@@ -96,73 +98,6 @@ fn bad_lines_each_get_one_error_and_the_shell_goes_on() {
     assert!(out.trim_end().ends_with("bye"), "{out}");
 }
 
-/// A shell and its output, line by line, with a timeout on every wait.
-struct Shell {
-    child: Child,
-    stdin: ChildStdin,
-    lines: Receiver<String>,
-    seen: Vec<String>,
-}
-
-impl Shell {
-    fn start(args: &[&str]) -> Shell {
-        let mut child = StdCommand::new(cargo_bin("tcpserver"))
-            .args(args)
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .spawn()
-            .unwrap();
-        let stdout = child.stdout.take().unwrap();
-        let (tx, lines) = mpsc::channel();
-        thread::spawn(move || {
-            for line in BufReader::new(stdout).lines() {
-                let Ok(line) = line else { break };
-                if tx.send(line).is_err() {
-                    break;
-                }
-            }
-        });
-        let stdin = child.stdin.take().unwrap();
-        Shell {
-            child,
-            stdin,
-            lines,
-            seen: Vec::new(),
-        }
-    }
-
-    fn line_with(&mut self, needle: &str) -> String {
-        let deadline = Instant::now() + TIMEOUT;
-        loop {
-            let left = deadline.saturating_duration_since(Instant::now());
-            match self.lines.recv_timeout(left) {
-                Ok(line) => {
-                    self.seen.push(line.clone());
-                    if line.contains(needle) {
-                        return line;
-                    }
-                }
-                Err(_) => panic!(
-                    "no line containing {needle:?}; output so far:\n{}",
-                    self.seen.join("\n")
-                ),
-            }
-        }
-    }
-
-    fn say(&mut self, line: &str) {
-        writeln!(self.stdin, "{line}").unwrap();
-        self.stdin.flush().unwrap();
-    }
-}
-
-impl Drop for Shell {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
 fn address_in(line: &str) -> SocketAddr {
     let rest = line.split("listening on ").nth(1).expect("an address");
     let addr: String = rest.chars().take_while(|c| *c != ',').collect();
@@ -182,7 +117,7 @@ fn connect(addr: SocketAddr) -> TcpStream {
 /// what was typed.
 #[test]
 fn the_new_commands_act_on_a_running_server() {
-    let mut shell = Shell::start(&["--addr", "127.0.0.1:0", "--framing", "line"]);
+    let mut shell = Running::bin("tcpserver", &["--addr", "127.0.0.1:0", "--framing", "line"]);
     let addr = address_in(&shell.line_with("listening on"));
     let mut client = connect(addr);
     let me = client.local_addr().unwrap();
@@ -307,7 +242,10 @@ fn threads_of(pid: u32, prefix: &str, want: usize) -> usize {
 /// the DRS, it keeps working, and its thread is gone.
 #[test]
 fn multi_threaded_mode_and_migration_in_the_shell() {
-    let mut shell = Shell::start(&["--addr", "127.0.0.1:0", "--framing", "line", "--echo"]);
+    let mut shell = Running::bin(
+        "tcpserver",
+        &["--addr", "127.0.0.1:0", "--framing", "line", "--echo"],
+    );
     let addr = address_in(&shell.line_with("listening on"));
     shell.say("config tcp-server default multi-threaded-mode");
     shell.line_with("MULTI_THREADED_CLIENTS");

@@ -2,13 +2,20 @@
 //! what it printed with the page of the book that shows it (figures masked).
 #![allow(dead_code)]
 
-use std::time::Duration;
+use std::io::{BufRead, BufReader, Write};
+use std::net::SocketAddr;
+use std::process::{Child, ChildStdin, Command as StdCommand, ExitStatus, Stdio};
+use std::sync::mpsc::{self, Receiver, RecvTimeoutError};
+use std::thread;
+use std::time::{Duration, Instant};
 
 use assert_cmd::cargo::cargo_bin;
 use assert_cmd::Command;
 
 /// Reached only when something is broken.
 pub const TIMEOUT: Duration = Duration::from_secs(30);
+/// One wait for one line of a child's output.
+pub const LINE_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// Runs a program to its end with a timeout; returns its stdout, after checking it exited 0.
 pub fn run_to_end(bin: &str, args: &[&str], stdin: &str) -> String {
@@ -65,4 +72,119 @@ pub fn story_matches_the_book(chapter: &str) -> String {
         "{page} is no longer what {chapter} prints; paste a fresh run into it"
     );
     out
+}
+
+/// A running child, its stdin, and its stdout line by line. Dropping it kills the child.
+pub struct Running {
+    pub child: Child,
+    pub stdin: Option<ChildStdin>,
+    pub lines: Receiver<String>,
+    /// Every line read so far, for failure messages.
+    pub seen: Vec<String>,
+}
+
+impl Running {
+    /// Starts `program` with stdin and stdout piped.
+    pub fn start(mut command: StdCommand) -> Running {
+        let mut child = command
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .unwrap();
+        let stdout = child.stdout.take().unwrap();
+        let (tx, lines) = mpsc::channel();
+        thread::spawn(move || {
+            for line in BufReader::new(stdout).lines() {
+                let Ok(line) = line else { break };
+                if tx.send(line).is_err() {
+                    break;
+                }
+            }
+        });
+        let stdin = child.stdin.take();
+        Running {
+            child,
+            stdin,
+            lines,
+            seen: Vec::new(),
+        }
+    }
+
+    /// Starts a binary of this crate.
+    pub fn bin(name: &str, args: &[&str]) -> Running {
+        let mut command = StdCommand::new(cargo_bin(name));
+        command.args(args);
+        Running::start(command)
+    }
+
+    /// Waits for the next line that contains `needle`; fails the test after LINE_TIMEOUT.
+    pub fn line_with(&mut self, needle: &str) -> String {
+        let deadline = Instant::now() + LINE_TIMEOUT;
+        loop {
+            let left = deadline.saturating_duration_since(Instant::now());
+            match self.lines.recv_timeout(left) {
+                Ok(line) => {
+                    self.seen.push(line.clone());
+                    if line.contains(needle) {
+                        return line;
+                    }
+                }
+                Err(RecvTimeoutError::Timeout) => panic!(
+                    "no line containing {needle:?} within {LINE_TIMEOUT:?}; output so far:\n{}",
+                    self.seen.join("\n")
+                ),
+                Err(RecvTimeoutError::Disconnected) => panic!(
+                    "the program ended its output before a line containing {needle:?}; output:\n{}",
+                    self.seen.join("\n")
+                ),
+            }
+        }
+    }
+
+    /// Writes one line to the child's stdin.
+    pub fn say(&mut self, line: &str) {
+        let stdin = self.stdin.as_mut().expect("stdin is still open");
+        writeln!(stdin, "{line}").unwrap();
+        stdin.flush().unwrap();
+    }
+
+    /// Closes stdin, waits for the output to end, and returns the exit status.
+    pub fn finish(&mut self) -> ExitStatus {
+        drop(self.stdin.take());
+        let deadline = Instant::now() + LINE_TIMEOUT;
+        loop {
+            let left = deadline.saturating_duration_since(Instant::now());
+            match self.lines.recv_timeout(left) {
+                Ok(line) => self.seen.push(line),
+                // The output closed: the process is leaving, so waiting for it is quick.
+                Err(RecvTimeoutError::Disconnected) => return self.child.wait().unwrap(),
+                Err(RecvTimeoutError::Timeout) => panic!(
+                    "the program did not end within {LINE_TIMEOUT:?} of its stdin closing; output:\n{}",
+                    self.seen.join("\n")
+                ),
+            }
+        }
+    }
+}
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// The address in a line such as `... listening on 127.0.0.1:40000, ...` or `...; ...`.
+pub fn address_in(line: &str) -> SocketAddr {
+    let rest = line
+        .split("listening on ")
+        .nth(1)
+        .unwrap_or_else(|| panic!("no address in {line:?}"));
+    let addr: String = rest
+        .chars()
+        .take_while(|c| !c.is_whitespace() && *c != ';' && *c != ',')
+        .collect();
+    addr.parse()
+        .unwrap_or_else(|_| panic!("{addr:?} (from {line:?}) is not an address"))
 }
