@@ -5,6 +5,8 @@ mod common;
 use common::*;
 
 use std::net::TcpStream;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
 use std::time::Instant;
 
 use tcpserverlib::demo::Recorder;
@@ -171,6 +173,61 @@ fn stop_leaves_no_service_thread_behind() {
             service_threads()
         );
     }
+}
+
+/// `stop` joins the threads it started for clients too (a client thread of chapter 10 is
+/// one of the server's services): it returns only once a callback running on a client
+/// thread has returned.
+#[test]
+fn stop_joins_the_client_threads_too() {
+    struct SlowWork {
+        started: std::sync::Mutex<std::sync::mpsc::Sender<()>>,
+        done: Arc<AtomicBool>,
+    }
+    impl tcpserverlib::Handler for SlowWork {
+        fn message(&self, _: &tcpserverlib::ServerHandle, _: &tcpserverlib::Client, _: &[u8]) {
+            let _ = self.started.lock().map(|s| s.send(()));
+            // Long enough that a `stop` that does not join returns first.
+            std::thread::sleep(std::time::Duration::from_millis(300));
+            self.done.store(true, Ordering::SeqCst);
+        }
+    }
+    let (started, work_started) = std::sync::mpsc::channel();
+    let done = Arc::new(AtomicBool::new(false));
+    let handler = SlowWork {
+        started: std::sync::Mutex::new(started),
+        done: Arc::clone(&done),
+    };
+    let server = TcpServer::new("threaded", "127.0.0.1:0", handler).unwrap();
+    server.start().unwrap();
+    server.set_multi_threaded(true);
+    let mut client = connect(addr(&server));
+    write(&mut client, b"work");
+    work_started
+        .recv_timeout(TIMEOUT)
+        .expect("the client's message never reached its thread");
+    // Stopped from another thread, so that a `stop` that never returns fails this test
+    // instead of hanging the whole file.
+    let server = Arc::new(server);
+    let (stopped, stop_returned) = std::sync::mpsc::channel();
+    let stopper = Arc::clone(&server);
+    std::thread::spawn(move || {
+        stopper.stop();
+        let _ = stopped.send(());
+    });
+    match stop_returned.recv_timeout(TIMEOUT) {
+        Ok(()) => {}
+        Err(std::sync::mpsc::RecvTimeoutError::Disconnected) => panic!("stop panicked"),
+        Err(std::sync::mpsc::RecvTimeoutError::Timeout) => panic!(
+            "stop did not return: expected it to ask the client threads to leave \
+             (`routes.close_dedicated()`) before it joins them"
+        ),
+    }
+    assert!(
+        done.load(Ordering::SeqCst),
+        "stop returned while a client thread was still in its callback: \
+         expected stop to join every client thread (`client_threads.join_all()`)"
+    );
 }
 
 /// `set_address` on a stopped server changes where the next `start` listens; it is refused
