@@ -480,7 +480,11 @@ impl Shared {
         active: Option<ActiveLink>,
     ) {
         let handle = self.handle();
-        self.ledger.count_accepted();
+        if active.is_some() {
+            self.ledger.count_connected();
+        } else {
+            self.ledger.count_accepted();
+        }
         if self.admission.refuses(peer.ip()) {
             drop(stream);
             let why = format!("{} is black-listed", peer.ip());

@@ -353,6 +353,7 @@ impl ServerHandle {
             uptime: counters.uptime,
             max_clients: shared.admission.max_clients(),
             accepted: counters.accepted,
+            connected: counters.connected,
             clients_ever: counters.clients_ever,
             rejected: counters.rejected,
             blacklisted: shared.admission.blacklisted(),

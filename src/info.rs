@@ -193,9 +193,13 @@ pub struct ServerStats {
     pub uptime: Option<Duration>,
     /// The connection cap.
     pub max_clients: usize,
-    /// Connections `accept()` returned: `clients_ever + rejected + blacklisted + failed`, once
-    /// the connections being handed over as the counters are read have been.
+    /// Connections `accept()` returned. With [`connected`](Self::connected) they make
+    /// `clients_ever + rejected + blacklisted + failed`, once the connections being handed
+    /// over as the counters are read have been.
     pub accepted: u64,
+    /// Connections the server made itself, as a client (chapter 11): they go through the
+    /// same admission as the accepted ones.
+    pub connected: u64,
     /// Connections that became clients.
     pub clients_ever: u64,
     /// Connections closed at once because the server held `max_clients` clients.
@@ -237,9 +241,14 @@ impl fmt::Display for ServerStats {
             self.clients_ever,
             self.connections_held
         )?;
+        // Connections made as a client only show on a server that made some (chapter 11).
+        let connected = match self.connected {
+            0 => String::new(),
+            n => format!(", connected as a client: {n}"),
+        };
         writeln!(
             f,
-            "  accepted:     {} ({} became clients, {} rejected at the cap of {}, {} black-listed, {} failed set-up)",
+            "  accepted:     {}{connected} ({} became clients, {} rejected at the cap of {}, {} black-listed, {} failed set-up)",
             self.accepted,
             self.clients_ever,
             self.rejected,

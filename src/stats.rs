@@ -270,6 +270,8 @@ pub(crate) struct Ledger {
     /// Connections `accept()` returned. Each then became a client, was rejected at the cap,
     /// was black-listed (the admission rules count those), or could not be set up.
     accepted: AtomicU64,
+    /// Connections a connector made (chapter 11), handed to the same path as the accepted.
+    connected: AtomicU64,
     /// Connections that became clients (entered the client DB).
     clients_ever: AtomicU64,
     /// Connections closed at once because the server held its maximum of clients.
@@ -312,6 +314,7 @@ impl Ledger {
     pub(crate) fn new() -> Ledger {
         Ledger {
             accepted: AtomicU64::new(0),
+            connected: AtomicU64::new(0),
             clients_ever: AtomicU64::new(0),
             rejected: AtomicU64::new(0),
             failed: AtomicU64::new(0),
@@ -344,6 +347,11 @@ impl Ledger {
     /// `accept()` returned a connection.
     pub(crate) fn count_accepted(&self) {
         self.accepted.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// A connector's connection was handed over.
+    pub(crate) fn count_connected(&self) {
+        self.connected.fetch_add(1, Ordering::Relaxed);
     }
 
     /// A connection became a client.
@@ -384,6 +392,7 @@ impl Ledger {
         Reading {
             uptime: lock(&self.started).map(|at| at.elapsed()),
             accepted: get(&self.accepted),
+            connected: get(&self.connected),
             clients_ever: get(&self.clients_ever),
             rejected: get(&self.rejected),
             failed: get(&self.failed),
@@ -400,6 +409,7 @@ impl Ledger {
 pub(crate) struct Reading {
     pub(crate) uptime: Option<Duration>,
     pub(crate) accepted: u64,
+    pub(crate) connected: u64,
     pub(crate) clients_ever: u64,
     pub(crate) rejected: u64,
     pub(crate) failed: u64,

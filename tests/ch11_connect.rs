@@ -145,6 +145,24 @@ fn messages_flow_both_ways() {
         "a second connection to the same target while the first is up"
     );
     assert_eq!(b.client_count(), 1);
+    // A's statistics tell the connection it made from the one it accepted; B only accepted.
+    let (a_stats, b_stats) = (a.stats(), b.stats());
+    assert_eq!(
+        (a_stats.accepted, a_stats.connected, a_stats.clients_ever),
+        (1, 1, 2),
+        "A: expected 1 accepted and 1 connected as a client, both clients:\n{a_stats}"
+    );
+    assert_eq!(
+        (b_stats.accepted, b_stats.connected),
+        (1, 0),
+        "B: expected 1 accepted, none connected:\n{b_stats}"
+    );
+    assert!(
+        a_stats
+            .to_string()
+            .contains("accepted:     1, connected as a client: 1 (2 became"),
+        "{a_stats}"
+    );
 }
 
 /// When the peer goes away the active client is reported disconnected once (peer closed);
