@@ -3,9 +3,10 @@
 //! Build with `--features ex03` and this file replaces the loop of the data-request service
 //! (the course's `TcpClientServiceManager` thread). The rest of `src/multiplexer.rs` is given
 //! and stays where it is: the commands and `apply_commands`, `listen` and `sync` (which keep
-//! each client's registration in the poller in step), one client's `serve` and `turn`,
-//! `expire`, the lingering close (`linger_ready`). A child module may use its parent's
-//! private items, so you reach all of them, and the fields of `Drs`, through `self`.
+//! each client's registration in the poller in step), one client's `serve` and `turn`, the
+//! lingering close (`linger_ready`), `wait_for_waker`; and, in `src/multiplexer/timers.rs`,
+//! the message clocks and `expire`. A child module may use its parent's private items, so
+//! you reach all of them, and the fields of `Drs`, through `self`.
 //!
 //! You write three functions: `run_loop` (one pass after another), `next_timeout` (how long
 //! a wait may block) and `serve_ready` (who gets served after a wait). Then run the chapter's
@@ -17,9 +18,10 @@
 //! cargo test --features ex03 --test ch03_scale
 //! ```
 //!
-//! Read chapter 3 of the book first (`book/src/ch03-select-and-drs.md`); the reference is
-//! `src/multiplexer/drs_loop.rs` (and the book's Solutions page). Keep the signatures; write
-//! the bodies.
+//! Read chapter 3 of the book first (`book/src/ch03-select-and-drs.md`): its section "The
+//! code" gives the design, and its "Exercise" section has hints, each folded, to open one at
+//! a time when stuck. Keep the signatures; write the bodies. Once your tests pass, compare
+//! with the reference, `src/multiplexer/drs_loop.rs` (also in the book's Solutions page).
 
 // The parameters are unused until you write the bodies.
 #![allow(unused_variables, unused_imports)]
@@ -34,43 +36,30 @@ impl<H: DrsHost> Drs<H> {
     /// The DRS's passes, until a `Stop` command: wait, empty the waker, apply the commands,
     /// serve what is ready, expire what is due.
     pub(super) fn run_loop(&mut self) {
-        // TODO: one `Vec<(u64, Readiness)>` for the thread's whole life, refilled by each
-        // wait. Then loop:
-        // 1. `self.poller.wait(&mut ready, self.next_timeout())`. On an error (ENOMEM and
-        //    the like) call `self.wait_for_waker(Duration::from_millis(100))` and go round
-        //    again: never spin, never stop listening to the waker.
-        // 2. If the token `WAKER` is among the ready ones, `self.link.waker.drain()`.
-        // 3. `self.apply_commands()`; when it returns false (a `Stop`), return.
-        // 4. `self.pass += 1` (one turn per client per pass), `self.serve_ready(&ready)`,
-        //    then `self.expire(std::time::Instant::now())`.
+        // TODO: one pass after another, in the order the chapter's loop shows, until
+        // `self.apply_commands()` says a `Stop` was among the commands. A wait may fail
+        // (ENOMEM and the like): the DRS must then neither spin nor stop hearing its waker.
+        // Count the passes in `self.pass`: a client gets at most one turn per pass.
         todo!("ex03: Drs::run_loop")
     }
 
     /// How long the next wait may block.
     fn next_timeout(&self) -> Option<Duration> {
-        // TODO:
-        // - Zero while reading is on (`self.reading`) and some client on `self.pending` may
-        //   be served: its entry in `self.table` is still `pending` and not `paused`. Its
-        //   messages are already read, so the kernel will never report it ready again.
-        // - Otherwise until the earliest deadline: `self.timers` is a min-heap of
-        //   `Reverse((Instant, Timer))`; `peek` it (a pattern `Reverse((at, _))` takes the
-        //   instant out) and turn the instant into a duration from now
-        //   (`saturating_duration_since`: a deadline already past is zero, not a panic).
-        // - No deadline: `None`, wait for ever (the waker ends the wait when needed).
+        // TODO: zero while a client whose messages are already read may be given a turn
+        // (the kernel will not report it again); else until the earliest deadline in
+        // `self.timers`, already past or not; else no limit. The fields to read are those of
+        // `Drs` and of its `Listened` entries (`src/multiplexer.rs`).
         todo!("ex03: Drs::next_timeout")
     }
 
     /// Serves every client and lingering socket the wait reported, then every client with
     /// messages pending.
     fn serve_ready(&mut self, ready: &[(u64, Readiness)]) {
-        // TODO:
-        // - For each `(token, readiness)`: skip `WAKER`; a token is a client id
-        //   (`ClientId(token)`). In `self.table`: `self.serve(id, readiness)`. Else in
-        //   `self.lingering`: `self.linger_ready(id)`. Else it left this pass: ignore it.
-        // - Then, if reading is on, take the list `self.pending` (`std::mem::take`) and for
-        //   each id still in the table: clear its `listed_pending`, serve it (with
-        //   `Readiness::default()`) if it is still `pending` and not `paused`, and call
-        //   `self.sync(id)`, which lists it again if it is still pending.
+        // TODO: first what the wait reported: a token is the waker's (`WAKER`) or a client
+        // id, found in the client table (a turn, `self.serve`), among the sockets still
+        // lingering (`self.linger_ready`), or in neither (it left during this pass). Then,
+        // unless reading is off, a turn for each client on the pending list that may have
+        // one, keeping the list and each entry's `listed_pending` in step (`self.sync`).
         todo!("ex03: Drs::serve_ready")
     }
 }

@@ -511,7 +511,10 @@ fn a_send_from_disconnected_is_not_a_reply() {
     let talker_id = messages.recv_timeout(TIMEOUT).unwrap();
     assert_ne!(talker_id, trickler_id);
     // The trickler's message timeout ends it; `disconnected` then sends to the talker.
-    let result = results.recv_timeout(TIMEOUT).unwrap();
+    let result = results.recv_timeout(TIMEOUT).expect(
+        "the trickler's unfinished message never timed out (300 ms): expected the DRS's wait \
+         to end at the message clock's deadline (`next_timeout`) and `expire` to end it",
+    );
     assert!(
         matches!(result, Err(SendError::QueueFull { id, .. }) if id == talker_id),
         "{result:?}"
@@ -633,4 +636,35 @@ fn clients_paused_by_the_server_wide_bound_stay_paused() {
             "queued output {total} grew past the bound {BOUND} while the newcomer was served"
         );
     }
+}
+
+/// A client the application disconnects while much output is still queued for it has left
+/// the DRS's table, but not the DRS: the DRS keeps writing to its socket as the kernel takes
+/// it (a lingering socket, chapter 8), so the client reads every byte, then end of stream.
+#[test]
+fn a_disconnected_client_still_gets_what_was_queued() {
+    const SIZE: usize = 4 * 1024 * 1024;
+    let config = Config {
+        max_output: SIZE,
+        ..Config::default()
+    };
+    let (server, events) = start(config, false);
+    let mut c = connect(addr(&server));
+    let id = events.expect_connected(TIMEOUT).unwrap().id;
+    let mut owed = vec![0; SIZE];
+    Bytes(7).fill(&mut owed);
+    server.send(id, &owed).unwrap();
+    assert!(server.disconnect(id));
+    let got = read_to_eof(&mut c);
+    assert!(
+        got.len() == SIZE && got == owed,
+        "expected all {SIZE} queued bytes, then end of stream; got {} bytes{}: the DRS must \
+         keep serving the sockets it still writes to after their client left (`lingering`)",
+        got.len(),
+        if got.len() == SIZE {
+            " that differ"
+        } else {
+            ""
+        }
+    );
 }
