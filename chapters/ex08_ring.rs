@@ -23,8 +23,10 @@
 //! cargo test --features ex08 --test ch08_linger
 //! ```
 //!
-//! The reference is `src/wheel_timer/ring.rs`, also printed in the book's Solutions page.
-//! Keep every signature; write the bodies.
+//! The comments say what each function must achieve, not how; chapter 8's "Exercise"
+//! section has hints, each folded, to open one at a time when stuck. Keep every signature;
+//! write the bodies. Once your tests pass, compare with the reference,
+//! `src/wheel_timer/ring.rs` (also in the book's Solutions page).
 
 // The parameters, imports and helpers are unused until the bodies are written.
 #![allow(unused_variables, unused_imports, dead_code)]
@@ -37,20 +39,18 @@ impl Slot {
     /// Puts a timer in the most recent hole, or at the end if there is none; returns its
     /// position.
     pub(super) fn put(&mut self, index: u32, laps: u64) -> usize {
-        // TODO: count the timer in `self.timers`. If `self.items[self.first_hole]` is a
-        // `SlotItem::Hole { next }` (use `get_mut`: `first_hole` may be `NO_HOLE`), overwrite
-        // it with `SlotItem::Timer { index, laps }`, make `next` the new `first_hole`, and
-        // return that position. Otherwise push the timer and return the last position.
+        // TODO: the slot's most recent hole, if it has one (its chain of holes starts at
+        // `self.first_hole`, which may be `NO_HOLE`), becomes the timer, and the chain then
+        // starts at that hole's `next`; with no hole, the array grows. `self.timers` keeps
+        // counting the timers.
         todo!("Slot::put")
     }
 
     /// Turns the timer at `pos` into a hole, first in the chain. Nothing else moves.
     pub(super) fn vacate(&mut self, pos: usize) {
-        // TODO: only if `self.items[pos]` is a `SlotItem::Timer` (anything else: do nothing):
-        // replace it with `SlotItem::Hole { next: self.first_hole }`, set `first_hole = pos`
-        // and uncount the timer. When `self.timers` reaches 0 only holes are left: clear
-        // `items` and set `first_hole` back to `NO_HOLE`, so that an emptied slot costs no
-        // tick any work and grows again from nothing.
+        // TODO: a timer at `pos` (anything else is left alone) becomes a hole, the first of
+        // the chain, and no other item moves. When the slot's last timer has left, forget
+        // the holes too: an empty slot costs a tick no work and grows again from nothing.
         todo!("Slot::vacate")
     }
 }
@@ -59,19 +59,18 @@ impl Ring {
     /// Schedules the timer of slab entry `index` where the hand will be `ticks` ticks from
     /// now (`ticks` ≥ 1) and returns that place.
     pub(super) fn schedule(&mut self, index: u32, ticks: u64) -> Place {
-        // TODO: with `n = self.slots.len()`: the slot is `(self.cursor + ticks) mod n`
-        // (compute in `u64`, and reduce `ticks` mod `n` first so the sum cannot overflow);
-        // laps = the whole turns the hand makes before the firing turn, `(ticks - 1) / n`, so
-        // that a delay of exactly `n` ticks has no lap. `put` it in that slot and return the
-        // `Place { slot, pos }`.
+        // TODO: the slot `ticks` after the hand, around the ring, and the laps the timer sits
+        // out there: the whole turns the hand makes before the one that fires it (a delay of
+        // exactly one turn has none). `put` it in that slot. `ticks` may be close to
+        // `u64::MAX`: no sum may overflow.
         todo!("Ring::schedule")
     }
 
     /// Cancels the timer at `place` in O(1): its place becomes a hole. A place out of range,
     /// or holding no timer, is left alone.
     pub(super) fn cancel(&mut self, place: Place) {
-        // TODO: `vacate` `place.pos` in slot `place.slot` (use `get_mut`: never index out of
-        // range).
+        // TODO: the timer's place becomes a hole (`Slot::vacate`). A place out of range is
+        // ignored, never a panic.
         todo!("Ring::cancel")
     }
 
@@ -79,21 +78,17 @@ impl Ring {
     /// slab indices of the timers on their last lap, which leave the slot; the others lose a
     /// lap and stay where they are.
     pub(super) fn tick(&mut self) -> Vec<u32> {
-        // TODO: move `self.cursor` one slot on, wrapping at `self.slots.len()`. Walk that
-        // slot's `items` by position: skip holes; a timer with `laps > 0` loses one; a timer
-        // with no lap left is due: collect its `index` and `vacate` its position. Careful:
-        // `vacate` of the slot's last timer empties `items`, so re-check the length at every
-        // step (a `while let Some(item) = slot.items.get_mut(pos)` loop does) rather than
-        // iterating over the `Vec`.
+        // TODO: the hand moves one slot on, around the ring. In that slot, a timer with no
+        // lap left is due: its index is returned and it leaves the slot; every other timer
+        // loses a lap. The slot's array may be emptied under you, when its last timer leaves.
         todo!("Ring::tick")
     }
 
     /// Ticks until the timer at `place` fires; `None` when `place` holds no timer.
     pub(super) fn ticks_left(&self, place: Place) -> Option<u64> {
-        // TODO: read the item at `place` (`None` unless it is a `SlotItem::Timer`); the answer
-        // is `laps × n` plus how far `place.slot` is ahead of `self.cursor` on the ring,
-        // counting a whole turn, `n`, when it is the hand's own slot (a timer there waits for
-        // the hand to come back). Saturate: `laps` may be huge.
+        // TODO: for a timer at `place`, its laps in whole turns plus how far its slot is
+        // ahead of the hand, a whole turn for the hand's own slot (a timer there waits for
+        // the hand to come back). `laps` may be huge: saturate, never overflow.
         todo!("Ring::ticks_left")
     }
 }

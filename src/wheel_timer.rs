@@ -101,14 +101,14 @@ type Callback = Box<dyn FnMut() + Send>;
 /// in ticks and the thread spin.
 const MIN_TICK: Duration = Duration::from_millis(1);
 
-/// Ends a slot's chain of holes.
-const NO_HOLE: usize = usize::MAX;
-
 /// The ring of slots and its hand: schedule, cancel, tick. Exercise `ex08` swaps this file.
 #[cfg_attr(feature = "ex08", path = "../chapters/ex08_ring.rs")]
 mod ring;
 
 // ANCHOR: wheel_state
+/// Ends a slot's chain of holes; a new slot's `first_hole`.
+const NO_HOLE: usize = usize::MAX;
+
 /// One place in a slot's array.
 enum SlotItem {
     /// A waiting timer: its index in the slab, and the full turns of the hand it must still

@@ -94,17 +94,35 @@ fn delays_longer_than_a_revolution_fire_on_time() {
     let (long, cb2) = counter();
     let h1 = wheel.schedule(TICK * SLOTS as u32, cb1);
     let h2 = wheel.schedule(TICK * (SLOTS as u32 * 7 / 2), cb2); // 3.5 revolutions = 28 ticks
-    assert_eq!(wheel.remaining(h1), Some(TICK * SLOTS as u32));
-    assert_eq!(wheel.remaining(h2), Some(TICK * 28));
+    assert_eq!(
+        wheel.remaining(h1),
+        Some(TICK * SLOTS as u32),
+        "a timer of exactly one revolution ({SLOTS} ticks) sits in the hand's own slot with \
+         no lap: it has a whole turn, {SLOTS} ticks, left (Ring::ticks_left)"
+    );
+    assert_eq!(
+        wheel.remaining(h2),
+        Some(TICK * 28),
+        "a timer of 28 ticks on a ring of {SLOTS}: laps × {SLOTS} plus how far its slot is \
+         ahead of the hand (Ring::ticks_left)"
+    );
     wheel.advance(revolution - 1);
-    assert_eq!(fired(&one_rev), 0);
+    assert_eq!(
+        fired(&one_rev),
+        0,
+        "a timer of one revolution fired early: a delay of exactly {SLOTS} ticks has no lap"
+    );
     wheel.advance(1);
-    assert_eq!(fired(&one_rev), 1);
+    assert_eq!(
+        fired(&one_rev),
+        1,
+        "a timer of one revolution must fire when the hand is back, on tick {SLOTS}: no lap"
+    );
     wheel.advance(28 - revolution - 1);
     assert_eq!(fired(&long), 0, "the hand passed its slot on earlier laps");
-    assert_eq!(wheel.remaining(h2), Some(TICK));
+    assert_eq!(wheel.remaining(h2), Some(TICK), "one tick before it fires");
     wheel.advance(1);
-    assert_eq!(fired(&long), 1);
+    assert_eq!(fired(&long), 1, "a timer of 28 ticks must fire on tick 28");
 }
 
 /// A cancelled timer never fires, cancel says true once, and its callback is dropped.
@@ -592,6 +610,26 @@ fn an_emptied_slot_forgets_its_holes() {
     );
 }
 
+/// Holes made one after another in a slot are all refilled before its array grows: each
+/// hole remembers the one made before it, so the chain holds every one of them.
+#[test]
+fn every_hole_of_a_slot_is_refilled() {
+    let wheel = WheelTimer::manual(TICK, SLOTS);
+    let handles: Vec<TimerHandle> = (0..10).map(|_| wheel.schedule(ms(30), || {})).collect();
+    for handle in handles.iter().step_by(2) {
+        assert!(wheel.cancel(*handle));
+    }
+    for _ in 0..5 {
+        wheel.schedule(ms(30), || {});
+    }
+    assert_eq!(
+        wheel.footprint().places,
+        10,
+        "10 timers in one slot, 5 cancelled, 5 scheduled back into it: all 5 holes must be \
+         refilled (Slot::vacate chains each new hole to the previous first_hole)"
+    );
+}
+
 /// A clock a test moves by hand: how long ago tick 0 began.
 fn hand_clock() -> (Arc<AtomicU64>, impl Fn() -> Duration + Send + 'static) {
     let nanos = Arc::new(AtomicU64::new(0));
@@ -785,7 +823,14 @@ fn ticks(delay_ms: u64) -> u64 {
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig::with_cases(300))]
+    // Failures are kept beside this file (`ch08_wheel_timer.proptest-regressions`) and
+    // replayed first; the default place needs a `lib.rs` above the test, which tests/ lacks.
+    #![proptest_config(ProptestConfig {
+        failure_persistence: Some(Box::new(
+            proptest::test_runner::FileFailurePersistence::WithSource("proptest-regressions"),
+        )),
+        ..ProptestConfig::with_cases(300)
+    })]
 
     /// Random schedule/periodic/cancel/reschedule/advance sequences agree with a model that
     /// is just a list of deadlines: same timers fire on the same ticks, same answers from
