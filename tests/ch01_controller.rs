@@ -5,7 +5,7 @@ mod common;
 use common::*;
 
 use std::net::TcpStream;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::Instant;
 
@@ -180,24 +180,7 @@ fn stop_leaves_no_service_thread_behind() {
 /// thread has returned.
 #[test]
 fn stop_joins_the_client_threads_too() {
-    struct SlowWork {
-        started: std::sync::Mutex<std::sync::mpsc::Sender<()>>,
-        done: Arc<AtomicBool>,
-    }
-    impl tcpserverlib::Handler for SlowWork {
-        fn message(&self, _: &tcpserverlib::ServerHandle, _: &tcpserverlib::Client, _: &[u8]) {
-            let _ = self.started.lock().map(|s| s.send(()));
-            // Long enough that a `stop` that does not join returns first.
-            std::thread::sleep(std::time::Duration::from_millis(300));
-            self.done.store(true, Ordering::SeqCst);
-        }
-    }
-    let (started, work_started) = std::sync::mpsc::channel();
-    let done = Arc::new(AtomicBool::new(false));
-    let handler = SlowWork {
-        started: std::sync::Mutex::new(started),
-        done: Arc::clone(&done),
-    };
+    let (handler, work_started, done) = SlowWork::new();
     let server = TcpServer::new("threaded", "127.0.0.1:0", handler).unwrap();
     server.start().unwrap();
     server.set_multi_threaded(true);

@@ -638,8 +638,8 @@ fn clients_paused_by_the_server_wide_bound_stay_paused() {
     }
 }
 
-/// A client the application disconnects while much output is still queued for it has left
-/// the DRS's table, but not the DRS: the DRS keeps writing to its socket as the kernel takes
+/// A client the application disconnects while much output is still queued for it is
+/// reported at once (reason: the application), and has left the DRS's table, but not the DRS: the DRS keeps writing to its socket as the kernel takes
 /// it (a lingering socket, chapter 8), so the client reads every byte, then end of stream.
 #[test]
 fn a_disconnected_client_still_gets_what_was_queued() {
@@ -655,7 +655,17 @@ fn a_disconnected_client_still_gets_what_was_queued() {
     Bytes(7).fill(&mut owed);
     server.send(id, &owed).unwrap();
     assert!(server.disconnect(id));
-    let got = read_to_eof(&mut c);
+    assert_eq!(
+        events.expect_disconnected(TIMEOUT).unwrap(),
+        (id, DisconnectReason::Application)
+    );
+    let mut got = Vec::new();
+    if let Err(e) = c.read_to_end(&mut got) {
+        panic!(
+            "after {} bytes: {e}; expected all {SIZE}, then end of stream",
+            got.len()
+        );
+    }
     assert!(
         got.len() == SIZE && got == owed,
         "expected all {SIZE} queued bytes, then end of stream; got {} bytes{}: the DRS must \

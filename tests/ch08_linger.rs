@@ -132,30 +132,6 @@ fn a_reset_met_by_a_send_is_the_reason() {
     );
 }
 
-/// The application's disconnect right after a large send: the client reads all of it, then
-/// end of stream.
-#[test]
-fn an_application_disconnect_delivers_what_was_queued() {
-    const SIZE: usize = 4 * 1024 * 1024;
-    let config = Config {
-        max_output: SIZE,
-        ..Config::default()
-    };
-    let (server, events) = start(config, false);
-    let mut c = connect(addr(&server));
-    let id = events.expect_connected(TIMEOUT).unwrap().id;
-    let big: Vec<u8> = (0..SIZE).map(|i| (i % 251) as u8).collect();
-    server.send(id, &big).unwrap();
-    assert!(server.disconnect(id));
-    assert_eq!(
-        events.expect_disconnected(TIMEOUT).unwrap(),
-        (id, DisconnectReason::Application)
-    );
-    let got = read_all_then_eof(&mut c);
-    assert_eq!(got.len(), SIZE);
-    assert!(got == big);
-}
-
 /// `stop()` with clients connected: each is told "server shutdown", gets what was queued
 /// for it, then end of stream — even one that had sent input the server never read.
 #[test]

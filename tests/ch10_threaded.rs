@@ -442,24 +442,7 @@ fn client_modes_have_names() {
 /// callback has, even when other client threads were started meanwhile.
 #[test]
 fn stop_waits_for_a_busy_client_thread() {
-    struct SlowWork {
-        started: std::sync::Mutex<std::sync::mpsc::Sender<()>>,
-        finished: Arc<AtomicBool>,
-    }
-    impl Handler for SlowWork {
-        fn message(&self, _server: &ServerHandle, _client: &Client, _message: &[u8]) {
-            let _ = self.started.lock().unwrap().send(());
-            // Blocking work, the kind a thread of its own is for.
-            std::thread::sleep(Duration::from_millis(200));
-            self.finished.store(true, Ordering::SeqCst);
-        }
-    }
-    let (started, work_started) = std::sync::mpsc::channel();
-    let finished = Arc::new(AtomicBool::new(false));
-    let handler = SlowWork {
-        started: std::sync::Mutex::new(started),
-        finished: Arc::clone(&finished),
-    };
+    let (handler, work_started, finished) = SlowWork::new();
     let server = TcpServer::with_config("busy", "127.0.0.1:0", line_config(), handler).unwrap();
     server.start().unwrap();
     server.set_multi_threaded(true);

@@ -71,3 +71,40 @@ pub fn open_fds() -> Option<usize> {
 pub fn threads() -> Option<usize> {
     std::fs::read_dir("/proc/self/task").ok().map(|d| d.count())
 }
+
+/// A handler whose `message` stands for blocking work, the kind a client thread is for: it
+/// says it started, sleeps `SLOW_WORK`, then marks itself finished.
+pub struct SlowWork {
+    started: std::sync::Mutex<std::sync::mpsc::Sender<()>>,
+    finished: std::sync::Arc<std::sync::atomic::AtomicBool>,
+}
+
+/// How long one piece of `SlowWork` takes: long enough that a `stop` that does not wait for
+/// it returns first.
+pub const SLOW_WORK: Duration = Duration::from_millis(300);
+
+impl SlowWork {
+    /// The handler, the receiver told when work starts, and the flag set when it ends.
+    pub fn new() -> (
+        SlowWork,
+        std::sync::mpsc::Receiver<()>,
+        std::sync::Arc<std::sync::atomic::AtomicBool>,
+    ) {
+        let (started, work_started) = std::sync::mpsc::channel();
+        let finished = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let handler = SlowWork {
+            started: std::sync::Mutex::new(started),
+            finished: std::sync::Arc::clone(&finished),
+        };
+        (handler, work_started, finished)
+    }
+}
+
+impl tcpserverlib::Handler for SlowWork {
+    fn message(&self, _: &tcpserverlib::ServerHandle, _: &tcpserverlib::Client, _: &[u8]) {
+        let _ = self.started.lock().map(|s| s.send(()));
+        std::thread::sleep(SLOW_WORK);
+        self.finished
+            .store(true, std::sync::atomic::Ordering::SeqCst);
+    }
+}
