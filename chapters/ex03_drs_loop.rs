@@ -38,8 +38,9 @@ impl<H: DrsHost> Drs<H> {
     pub(super) fn run_loop(&mut self) {
         // TODO: one pass after another, in the order the chapter's loop shows, until
         // `self.apply_commands()` says a `Stop` was among the commands. A wait may fail
-        // (ENOMEM and the like): the DRS must then neither spin nor stop hearing its waker.
-        // Count the passes in `self.pass`: a client gets at most one turn per pass.
+        // (ENOMEM and the like), again and again: the DRS must then neither spin nor leave a
+        // command, a `Stop` among them, untaken. Count the passes in `self.pass`, before the
+        // turns of the pass: `serve` gives a client at most one turn per pass, by that count.
         todo!("ex03: Drs::run_loop")
     }
 

@@ -11,12 +11,13 @@
 //!
 //! Why schedule, cancel and reschedule are O(1): finding the slot is one modulo. The timers
 //! live in a slab, a `Vec` of entries, and a handle is an index into it (plus a generation,
-//! so a stale handle misses): one array access, no hashing. Each slot is a `Vec` of
-//! `(index, laps)` items whose positions never move: a timer that leaves turns its place into
-//! a hole, which the slot chains to its other holes and refills before it grows. So a cancel
-//! touches its entry and its slot item and nothing else, a schedule one entry (the last one
-//! freed, still in cache) and one place in its slot, and no operation depends on how many
-//! timers exist; a binary heap or a balanced tree would pay `log n`.
+//! so a stale handle misses): one array access, no hashing. Each slot is a `Vec` of items
+//! (timers, by slab index and laps, and holes) whose positions never move: a timer that
+//! leaves turns its place into a hole, which the slot chains to its other holes and refills
+//! before it grows. So a cancel touches its entry and its slot item and nothing else, a
+//! schedule one entry (the last one freed, still in cache) and one place in its slot, and no
+//! operation depends on how many timers exist; a binary heap or a balanced tree would pay
+//! `log n`.
 //!
 //! Why this layout: with hundreds of thousands of timers the cost of each operation is the
 //! cache lines it misses, not its instructions. A `HashMap` by id plus `swap_remove` in the

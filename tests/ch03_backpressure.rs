@@ -12,7 +12,7 @@ use std::thread;
 use std::time::{Duration, Instant};
 
 use tcpserverlib::demarcation::Framing;
-use tcpserverlib::demo::Event;
+use tcpserverlib::demo::{printable, Event};
 use tcpserverlib::{
     Client, ClientId, Config, DisconnectReason, Handler, ProtocolError, SendError, ServerHandle,
     TcpServer,
@@ -198,7 +198,14 @@ fn messages_left_over_from_a_turn_are_delivered() {
     events.expect_connected(TIMEOUT).unwrap();
     write(&mut c, b"one\ntwo\nthree\n");
     for want in [&b"one"[..], b"two", b"three"] {
-        assert_eq!(events.expect_message(TIMEOUT).unwrap().1, want);
+        let got = events.expect_message(TIMEOUT).unwrap_or_else(|e| {
+            panic!(
+                "expected {:?}, left over from an earlier turn (one message a turn): {e}; a \
+                 client with messages pending must get its next turn without a new byte",
+                printable(want)
+            )
+        });
+        assert_eq!(printable(&got.1), printable(want));
     }
 }
 
@@ -215,7 +222,12 @@ fn a_message_never_completed_times_out() {
     let mut c = connect(addr(&server));
     let id = events.expect_connected(TIMEOUT).unwrap().id;
     write(&mut c, &[0]); // half a header
-    let (gone, reason) = events.expect_disconnected(TIMEOUT).unwrap();
+    let (gone, reason) = events.expect_disconnected(TIMEOUT).unwrap_or_else(|e| {
+        panic!(
+            "expected a disconnect once the half header is 200 ms old: {e}; the DRS's wait must \
+             end at the message clock's deadline (`next_timeout`)"
+        )
+    });
     assert_eq!(gone, id);
     assert!(
         matches!(
@@ -643,7 +655,8 @@ fn clients_paused_by_the_server_wide_bound_stay_paused() {
 /// it (a lingering socket, chapter 8), so the client reads every byte, then end of stream.
 #[test]
 fn a_disconnected_client_still_gets_what_was_queued() {
-    const SIZE: usize = 4 * 1024 * 1024;
+    // More than loopback's socket buffers take in one go, or the first write sends it all.
+    const SIZE: usize = 32 * 1024 * 1024;
     let config = Config {
         max_output: SIZE,
         ..Config::default()

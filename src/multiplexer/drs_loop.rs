@@ -25,11 +25,14 @@ impl<H: DrsHost> Drs<H> {
         loop {
             let timeout = self.next_timeout();
             if self.poller.wait(&mut ready, timeout).is_err() {
-                // Only ENOMEM and the like: let the system recover, and stay wakeable meanwhile.
+                // Only ENOMEM and the like: give the system a while to recover, on the waker
+                // alone, then carry on as after a wake with nothing else reported. Draining
+                // here is what keeps a wait that fails again from returning at once (a spin)
+                // and the commands, a `Stop` among them, from being left untaken.
+                ready.clear();
                 self.wait_for_waker(Duration::from_millis(100));
-                continue;
-            }
-            if ready.iter().any(|(token, _)| *token == WAKER) {
+                self.link.waker.drain();
+            } else if ready.iter().any(|(token, _)| *token == WAKER) {
                 self.link.waker.drain();
             }
             // Commands first: they may remove a client that is also reported ready below.
