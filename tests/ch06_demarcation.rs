@@ -115,6 +115,32 @@ fn header_only_frame_is_an_empty_message() {
     assert_eq!(Framing::length().encode(b"").unwrap(), vec![0, 2]);
 }
 
+/// The wrapping a framing puts around a payload — what `send` writes before and after it,
+/// without copying the payload — is what `encode` adds, and `len` counts it.
+#[test]
+fn a_wrapping_is_what_encode_adds() {
+    let payload = b"hello";
+    for framing in [
+        Framing::None,
+        Framing::Fixed(5),
+        Framing::length(),
+        length_le(64),
+        Framing::line(),
+    ] {
+        let wrapping = framing.wrapping(payload).unwrap();
+        let mut framed = wrapping.header().to_vec();
+        framed.extend_from_slice(payload);
+        framed.extend_from_slice(wrapping.trailer());
+        assert_eq!(framed, framing.encode(payload).unwrap(), "{framing}");
+        assert_eq!(
+            wrapping.len(),
+            framed.len() - payload.len(),
+            "{framing}: len() counts the bytes the wrapping adds"
+        );
+        assert_eq!(wrapping.is_empty(), wrapping.len() == 0, "{framing}");
+    }
+}
+
 /// Lines end with `\n`; a `\r` before it is dropped; a partial line waits.
 #[test]
 fn line_framing_strips_crlf() {
