@@ -469,12 +469,10 @@ impl WheelTimer {
                     return;
                 }
                 if wheel.live == 0 {
-                    // Nothing can fall due: jump the hand instead of walking it, so that a
-                    // huge `ticks` on an empty wheel costs nothing.
-                    let n = wheel.ring.slots.len() as u64;
-                    let left = ticks - done;
-                    wheel.ring.cursor = ((wheel.ring.cursor as u64 + left % n) % n) as usize;
-                    wheel.turned = wheel.turned.saturating_add(left);
+                    // Nothing can fall due: count the remaining ticks instead of walking them,
+                    // so that a huge `ticks` on an empty wheel costs nothing. The hand can
+                    // stay where it is: on an empty ring every place counts from the hand.
+                    wheel.turned = wheel.turned.saturating_add(ticks - done);
                     return;
                 }
                 wheel.tick()
@@ -555,15 +553,16 @@ impl Shared {
                         continue;
                     }
                 };
+                // A stopped wheel's slab is empty, so a timer found here is on a running wheel.
                 match rearm {
-                    Some(ticks) if !wheel.stopped => {
+                    Some(ticks) => {
                         let place = wheel.ring.schedule(handle.index(), ticks);
                         if let Some(entry) = wheel.timers.find_mut(handle) {
                             entry.state = State::Waiting { place, callback };
                         }
                     }
-                    _ => {
-                        if wheel.release(handle.index()).is_some() && rearm.is_none() {
+                    None => {
+                        if wheel.release(handle.index()).is_some() {
                             wheel.spent -= 1;
                         }
                         finished.push(callback);

@@ -420,9 +420,19 @@ fn a_panicking_callback_leaves_the_wheel_consistent() {
 /// saturate; a huge advance on an empty wheel returns at once.
 #[test]
 fn degenerate_inputs_are_clamped() {
+    let wheel = WheelTimer::manual(TICK, SLOTS);
+    assert_eq!(
+        (wheel.tick(), wheel.slots()),
+        (TICK, SLOTS),
+        "a wheel reports the tick and the number of slots it was made with"
+    );
     let wheel = WheelTimer::manual(Duration::ZERO, 0);
-    assert_eq!(wheel.tick(), Duration::from_millis(1));
-    assert_eq!(wheel.slots(), 1);
+    assert_eq!(
+        wheel.tick(),
+        Duration::from_millis(1),
+        "a zero tick becomes 1 ms"
+    );
+    assert_eq!(wheel.slots(), 1, "a ring of no slot gets one");
     let (count, callback) = counter();
     wheel.schedule(ms(5), callback);
     wheel.advance(4);
@@ -628,6 +638,34 @@ fn every_hole_of_a_slot_is_refilled() {
         "10 timers in one slot, 5 cancelled, 5 scheduled back into it: all 5 holes must be \
          refilled (Slot::vacate chains each new hole to the previous first_hole)"
     );
+}
+
+/// An advance that fires the wheel's last timer midway jumps its remaining ticks instead of
+/// walking them, and still counts every one: the late-hand rule compares that count with
+/// the clock, so a timer scheduled once the hand has fallen behind counts from real time.
+#[test]
+fn an_advance_past_the_last_timer_counts_every_tick() {
+    let (clock, elapsed) = hand_clock();
+    let wheel = WheelTimer::manual_with_clock(TICK, SLOTS, elapsed);
+    let at_tick = |n: u32| (TICK * n).as_nanos() as u64;
+    let (first, callback) = counter();
+    wheel.schedule(TICK * 2, callback);
+    clock.store(at_tick(10), Ordering::SeqCst);
+    // Fires at tick 2; nothing is left then, so ticks 3 to 10 are jumped.
+    wheel.advance(10);
+    assert_eq!(fired(&first), 1);
+    clock.store(at_tick(20), Ordering::SeqCst);
+    let (late, callback) = counter();
+    wheel.schedule(TICK * 3, callback);
+    wheel.advance(12);
+    assert_eq!(
+        fired(&late),
+        0,
+        "the hand is on tick 22 and the clock said 20 when a timer of 3 ticks was scheduled: \
+         due on tick 23; the jumped ticks must count in the hand's total"
+    );
+    wheel.advance(1);
+    assert_eq!(fired(&late), 1, "due on tick 23");
 }
 
 /// A clock a test moves by hand: how long ago tick 0 began.
