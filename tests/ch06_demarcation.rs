@@ -137,7 +137,11 @@ fn a_wrapping_is_what_encode_adds() {
             framed.len() - payload.len(),
             "{framing}: len() counts the bytes the wrapping adds"
         );
-        assert_eq!(wrapping.is_empty(), wrapping.len() == 0, "{framing}");
+        assert_eq!(
+            wrapping.is_empty(),
+            framed == payload,
+            "{framing}: is_empty() when nothing is added"
+        );
     }
 }
 
