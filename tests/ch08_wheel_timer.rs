@@ -640,6 +640,40 @@ fn every_hole_of_a_slot_is_refilled() {
     );
 }
 
+/// A hand on time (each tick turned as the clock passed it) has no lag: a new timer counts
+/// its delay from the hand, and fires exactly that many ticks later.
+#[test]
+fn a_hand_on_time_counts_from_itself() {
+    let (clock, elapsed) = hand_clock();
+    let wheel = WheelTimer::manual_with_clock(TICK, SLOTS, elapsed);
+    // A timer far off keeps the wheel from being empty, so every tick is turned.
+    wheel.schedule(ms(10_000), || {});
+    for tick in 1..=5u32 {
+        clock.store((TICK * tick).as_nanos() as u64, Ordering::SeqCst);
+        wheel.advance(1);
+    }
+    let (count, callback) = counter();
+    wheel.schedule(TICK * 3, callback);
+    assert_eq!(
+        wheel.remaining(wheel.schedule(TICK * 3, || {})),
+        Some(TICK * 3),
+        "the hand is on real tick 5: a timer of 3 ticks has 3 left"
+    );
+    for tick in 6..=7u32 {
+        clock.store((TICK * tick).as_nanos() as u64, Ordering::SeqCst);
+        wheel.advance(1);
+    }
+    assert_eq!(fired(&count), 0, "due on tick 8, not before");
+    clock.store((TICK * 8).as_nanos() as u64, Ordering::SeqCst);
+    wheel.advance(1);
+    assert_eq!(
+        fired(&count),
+        1,
+        "a timer of 3 ticks scheduled on tick 5, with the hand on time, fires on tick 8: \
+         each turned tick must count in the hand's total"
+    );
+}
+
 /// An advance that fires the wheel's last timer midway jumps its remaining ticks instead of
 /// walking them, and still counts every one: the late-hand rule compares that count with
 /// the clock, so a timer scheduled once the hand has fallen behind counts from real time.
