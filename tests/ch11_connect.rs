@@ -311,6 +311,31 @@ fn stop_keeps_targets_and_start_reconnects() {
     expect_active_connect(&a_events, target);
 }
 
+/// The retry interval and the reconnect switch read back as configured and as changed;
+/// an interval below the minimum is raised to it.
+#[test]
+fn connect_settings_read_back() {
+    let (a, _events) = dialler("a9");
+    assert_eq!(
+        a.handle().connect_settings(),
+        (RETRY, true),
+        "as configured"
+    );
+    a.handle().set_connect_retry(Duration::from_secs(3));
+    a.handle().set_reconnect(false);
+    assert_eq!(
+        a.handle().connect_settings(),
+        (Duration::from_secs(3), false),
+        "as changed"
+    );
+    a.handle().set_connect_retry(Duration::ZERO);
+    assert_eq!(
+        a.handle().connect_settings().0,
+        tcpserverlib::connector::MIN_CONNECT_RETRY,
+        "a zero interval is raised to the minimum"
+    );
+}
+
 /// A server never connects to its own listening address, running or not yet started.
 #[test]
 fn own_address_is_refused() {
