@@ -651,8 +651,9 @@ fn clients_paused_by_the_server_wide_bound_stay_paused() {
 }
 
 /// A client the application disconnects while much output is still queued for it is
-/// reported at once (reason: the application), and has left the DRS's table, but not the DRS: the DRS keeps writing to its socket as the kernel takes
-/// it (a lingering socket, chapter 8), so the client reads every byte, then end of stream.
+/// reported at once (reason: the application) and leaves the DRS's table, but not the DRS:
+/// the DRS keeps writing to its socket as the kernel takes it (a lingering socket, chapter
+/// 8), so the client reads every byte, then end of stream.
 #[test]
 fn a_disconnected_client_still_gets_what_was_queued() {
     // More than loopback's socket buffers take in one go, or the first write sends it all.

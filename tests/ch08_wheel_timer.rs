@@ -674,7 +674,7 @@ fn a_hand_on_time_counts_from_itself() {
     );
 }
 
-/// An advance that fires the wheel's last timer midway jumps its remaining ticks instead of
+/// An advance that fires the wheel's last timer midway skips its remaining ticks instead of
 /// walking them, and still counts every one: the late-hand rule compares that count with
 /// the clock, so a timer scheduled once the hand has fallen behind counts from real time.
 #[test]
@@ -685,7 +685,7 @@ fn an_advance_past_the_last_timer_counts_every_tick() {
     let (first, callback) = counter();
     wheel.schedule(TICK * 2, callback);
     clock.store(at_tick(10), Ordering::SeqCst);
-    // Fires at tick 2; nothing is left then, so ticks 3 to 10 are jumped.
+    // Fires at tick 2; nothing is left then, so ticks 3 to 10 are counted, not walked.
     wheel.advance(10);
     assert_eq!(fired(&first), 1);
     clock.store(at_tick(20), Ordering::SeqCst);
@@ -696,7 +696,7 @@ fn an_advance_past_the_last_timer_counts_every_tick() {
         fired(&late),
         0,
         "the hand is on tick 22 and the clock said 20 when a timer of 3 ticks was scheduled: \
-         due on tick 23; the jumped ticks must count in the hand's total"
+         due on tick 23; the skipped ticks must count in the hand's total"
     );
     wheel.advance(1);
     assert_eq!(fired(&late), 1, "due on tick 23");
