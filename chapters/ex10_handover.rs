@@ -21,8 +21,11 @@
 //! cargo test --features ex10 --test ch10_threaded
 //! ```
 //!
-//! Read chapter 10 of the book first (`book/src/ch10-threaded-clients.md`); the reference is
-//! `src/multiplexer/handover.rs`. Keep the signatures; write the bodies.
+//! Read chapter 10 of the book first (`book/src/ch10-threaded-clients.md`). The comments say
+//! what each function must achieve, not how; the chapter's "Exercise" section has hints,
+//! each folded, to open one at a time when stuck. Keep the signatures; write the bodies.
+//! Once your tests pass, compare with the reference, `src/multiplexer/handover.rs` (also in
+//! the book's Solutions page).
 
 // The parameters are unused until you write the bodies.
 #![allow(unused_variables, unused_imports, unused_mut, dead_code)]
@@ -43,22 +46,12 @@ impl<H: DrsHost> Drs<H> {
         to: Arc<DrsLink>,
         done: Option<mpsc::Sender<bool>>,
     ) {
-        // TODO:
-        // 1. Asked to move it to this very thread (`Arc::ptr_eq(&to, &self.link)`): nothing
-        //    to do; `reply(done, …)` whether the client is in `self.table`.
-        // 2. Take its entry out of `self.table` (key: `conn.client.id`). Not there: it moved
-        //    on, or it is gone. Try `self.forward(Command::Release { conn, to, done })`; if
-        //    that gives the command back (`Err`), the client is gone: push
-        //    `Command::Adopt(None)` to `to` (a thread started for it must not wait for ever)
-        //    and `reply(done, false)`.
-        // 3. Stop watching its socket: `self.poller.remove(&entry.conn.stream, id.0)`.
-        // 4. Build a `Handover` from the entry (its `conn`, `inbox`, `paused`, `pending`,
-        //    `partial_since`) and push `Command::Adopt(Some(Box::new(handover)))` to `to`.
-        // 5. Only then store `to.number` in `conn.served_by` (`Ordering::SeqCst`): a request
-        //    sent to the new thread after that must queue behind the hand-over, and one sent
-        //    here before it is forwarded (step 2, on its way through `apply_commands`).
-        // 6. `reply(done, true)`, and `self.leave_if_done()` (a client thread that gave its
-        //    only client back leaves).
+        // TODO: a move to this very thread is no move. A client not in `self.table` has
+        // moved on (follow it: the request goes to whoever serves it now) or is gone (then
+        // the thread behind `to` must still be told, or it waits for ever). Otherwise this
+        // thread stops watching the socket, hands everything it held for the client to
+        // `to`, and only then says, in `conn.served_by`, who serves it now. Answer `done`;
+        // a client thread that gave away its only client leaves.
         todo!("exercise 10: release the client")
     }
 
@@ -66,18 +59,10 @@ impl<H: DrsHost> Drs<H> {
     /// everything the other thread held for it. `None`: the client was gone before it could
     /// be handed over.
     pub(super) fn adopt(&mut self, handover: Option<Box<Handover>>) {
-        // TODO:
-        // 1. `None`: `self.leave_if_done()` and return (a thread started for nothing leaves).
-        // 2. A client closed meanwhile (`conn.is_closed()`): return; its `Close` command
-        //    follows the hand-over to this thread and closes the socket.
-        // 3. Build its entry: `Listened::new(conn, inbox)` with the handed-over inbox (or
-        //    `self.new_inbox()` if there is none), then set `paused`, `pending` and
-        //    `partial_since` from the hand-over (struct update syntax `..` works).
-        // 4. `self.register(entry)`: registers the socket with this thread's poller (read
-        //    and write interest as the entry needs) and enters it in `self.table`; false if
-        //    the kernel refused (the client is then already ended).
-        // 5. Registered: the message clock and the list of clients with pending messages
-        //    are each thread's own: `self.resume_clock(id)`, then `self.sync(id)`.
+        // TODO: nothing to adopt, or a client closed meanwhile (its `Close` follows the
+        // hand-over here): nothing to watch. Otherwise the client's entry is rebuilt from the
+        // hand-over, with its inbox, its pause, its pending messages and its message clock,
+        // and only then does this thread start watching its socket.
         todo!("exercise 10: adopt the client")
     }
 }
