@@ -13,8 +13,11 @@
 //! cargo test --features ex11 --test ch11_connect
 //! ```
 //!
-//! Read chapter 11 of the book first (`book/src/ch11-client-mode.md`); the reference is
-//! `src/connector/retry_loop.rs`. Keep the signature; write the body.
+//! Read chapter 11 of the book first (`book/src/ch11-client-mode.md`). The comment says what
+//! the loop must achieve, not how; the chapter's "Exercise" section has hints, each folded,
+//! to open one at a time when stuck. Keep the signature; write the body. Once your tests
+//! pass, compare with the reference, `src/connector/retry_loop.rs` (also in the book's
+//! Solutions page).
 
 // The parameters are unused until you write the body.
 #![allow(unused_variables, unused_imports)]
@@ -27,20 +30,11 @@ use super::{attempt, ConnectorHost, Link};
 /// One connector's thread: connect to `target`, hand the connection over, wait for its end,
 /// and again, until asked to stop (or until the connection ends with reconnecting off).
 pub(super) fn run<H: ConnectorHost>(host: &Arc<H>, link: &Arc<Link>, target: SocketAddr) {
-    // TODO: loop until `link.stopping()`. Each turn, `link.connecting()` (for `show`), then
-    //       `attempt(target, &host.listening_addrs())`.
-    // TODO: on `Err(e)`: take `link.retry_interval()`, record it with `link.failed(retry)`,
-    //       tell the application with `host.connect_failed(target, &e, Some(retry))`, and wait
-    //       with `link.wait_retry(retry)`; it returns true when you were asked to stop: leave.
-    //       (A failure told but not waited for is a connect storm; a wait not told is silent.)
-    // TODO: on `Ok(stream)` while `link.stopping()` (asked to stop during the attempt): leave;
-    //       the stream is dropped, nobody wants it.
-    // TODO: on `Ok(stream)`: make the end marker with `link.hand_over_link()` *before* the
-    //       hand-over, and give both to `host.hand_over(stream, target, active)`: the client
-    //       may end before `hand_over` returns, and the marker is how you will know.
-    // TODO: then `link.wait_end()` until that client is gone (true: asked to stop, leave).
-    //       If `!link.reconnects()`, record `link.finished()` and leave; otherwise record
-    //       `link.waiting(retry)` and `link.wait_retry(retry)` before the next attempt, so that
-    //       a peer that accepts and closes at once is not hammered.
+    // TODO: attempt after attempt (`attempt`), until asked to stop. Every failure is told
+    // to the application and followed by a wait of the retry interval: a failure not waited
+    // for is a connect storm, a wait not told is silent. A connection is handed over as a
+    // client, with the marker that tells when that client has ended; once it has, the loop
+    // ends (reconnecting off) or waits the interval before it connects again. Every wait
+    // returns at once when asked to stop; `show` reads what the loop records in `link`.
     todo!("ex11: the connector's loop")
 }
