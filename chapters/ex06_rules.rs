@@ -37,32 +37,14 @@ pub(super) fn locate(
     tail: &[u8],
     scanned: usize,
 ) -> Result<Found, ProtocolError> {
-    // TODO: `available` is `head.len() + tail.len()`; byte `i` of the run is `head[i]` when
-    // `i < head.len()`, else `tail[i - head.len()]` (never join the halves into a new `Vec`:
-    // that is the copy this chapter avoids). Answer with one of:
-    // - `Ok(Found::Incomplete { scanned: 0 })`: no whole message yet;
+    // TODO: the bytes are `head` then `tail`, never joined into a new `Vec` (that is the
+    // copy this chapter avoids). Answer, for the rule of each framing, one of:
+    // - `Ok(Found::Incomplete { scanned })`: no whole message yet; `scanned` says how far a
+    //   delimiter search got, so that the next call does not search those bytes again (0
+    //   for the other rules);
     // - `Ok(Found::Message(Located { start, len, total }))`: the payload is `len` bytes from
     //   offset `start`, and the whole frame (header, delimiter included) is `total` bytes;
-    // - `Err(ProtocolError::…)`: the rule the peer broke.
-    // One `match rule`, one arm per rule:
-    // - `Rule::PassThrough`: never a message (the DRS delivers those reads as they are).
-    // - `Rule::Fixed(n)`: whole once `n` bytes are there: start 0, len `n`, total `n`.
-    // - `Rule::Length { order, max_len }`: the first `HEADER_LEN` (2) bytes hold the total
-    //   length, header included: `u16::from_be_bytes` for `ByteOrder::Big`,
-    //   `u16::from_le_bytes` for `ByteOrder::Little`. Judge the header as soon as it is in,
-    //   before waiting for the body: below 2 is `FrameTooSmall { len }`, above `max_len` is
-    //   `FrameTooLarge { len, max }`. Whole once `len` bytes are there: start 2, len `len - 2`,
-    //   total `len` (a frame of 2 is an empty message).
-    // - `Rule::Delimited { delimiter, max_len }`: `find(head, tail, scanned, delimiter)`
-    //   gives the offset `at` of the first delimiter, searching from `scanned`.
-    //   Found: the message is bytes `0..at`, less one byte when the delimiter is a line's
-    //   (`Framing::is_line(delimiter)`) and byte `at - 1` is `\r`; a message longer than
-    //   `max_len` is `MessageTooLong { max: max_len }`; total is `at + delimiter.len()`.
-    //   Not found: once `available` reaches `raw_limit(delimiter, *max_len) +
-    //   delimiter.len()`, no legal message can still come: `MessageTooLong`. Otherwise
-    //   incomplete, but say how far you searched, so that the next call does not search those
-    //   bytes again: `scanned: (available + 1).saturating_sub(delimiter.len())` (the last
-    //   `delimiter.len() - 1` bytes may be the start of a delimiter).
+    // - `Err(ProtocolError::…)`: the rule the peer broke, as soon as the bytes prove it.
     todo!("ex06: locate")
 }
 // ANCHOR_END: stub
