@@ -35,14 +35,9 @@ impl Pool {
     /// # Errors
     /// When a thread cannot be started (the ones already started finish and are joined).
     pub(super) fn start(workers: usize, shared: &Arc<Shared>) -> io::Result<Pool> {
-        // TODO:
-        // 1. `let (queue, jobs) = mpsc::channel();` and wrap `jobs` in `Arc::new(Mutex::new(…))`
-        //    so that every worker can take from it.
-        // 2. `workers` times: clone the `Arc` of the receiver and of `shared`, and start a
-        //    worker with `spawn(shared, "worker", move || work(&jobs, &shared))`. Keep each
-        //    `JoinHandle`.
-        // 3. If `spawn` fails: shut down what you started (so no thread is left), return the
-        //    error.
+        // TODO: one queue whose receiving end every worker can take from, and `workers`
+        // threads started with `spawn` (the given helper), each running `work`. If one cannot
+        // be started, none of those already started may be left running.
         todo!("ex00: Pool::start")
     }
 

@@ -56,16 +56,12 @@ pub(super) fn run(
     mut on_client: impl FnMut(TcpStream, SocketAddr),
     mut on_error: impl FnMut(&io::Error),
 ) {
-    // TODO: one `PollSet` and a back-off state `Option<Duration>` (None: not backing off)
-    // for the thread's life. Each round:
-    // 1. Rebuild the set: the waker's receiver always (keep the index `add` returns), the
-    //    listener only when not backing off, so that a connection left queued by a
-    //    resource error cannot wake you at once, round after round.
-    // 2. Wait, with the back-off as the timeout (None: for ever). A failed wait is an error
-    //    like another: tell `on_error`, back off, go round.
-    // 3. Drain the waker if it was readable. Then read the stop flag: when it is set,
-    //    accept what the kernel already completed (unless backing off) and return.
-    // 4. Else accept everything pending; what `accept_all` returns is the new back-off.
+    // TODO: round after round, wait for the listener and the waker together, until the stop
+    // flag is seen. After every wake-up, the waker is drained and the flag read before
+    // anything is accepted; on the way out, what the kernel already completed is accepted.
+    // While an error makes the loop back off, it neither waits for the listener (a
+    // connection left queued would wake it at once, round after round) nor stops hearing
+    // the waker; a failed wait is an error like another.
     todo!("ex02: run")
 }
 

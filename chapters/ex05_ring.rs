@@ -43,13 +43,9 @@ impl CircularBuffer {
     /// Unread bytes are never overwritten: when the buffer is full the answer is 0 and the
     /// caller keeps the rest.
     pub fn write(&mut self, data: &[u8]) -> usize {
-        // TODO:
-        // 1. `n`: how many bytes fit, the smaller of `data.len()` and `self.free_space()`.
-        // 2. The free region starts at `self.rear()` and may run past the end of the array.
-        //    The first piece is at most `self.capacity() - rear` bytes, copied to
-        //    `self.storage[rear..]` with one `copy_from_slice`; the rest of the `n` bytes (if
-        //    any) go to `self.storage[..]` from index 0 with a second one. No byte loop.
-        // 3. `self.len` grows by `n`; return `n`.
+        // TODO: as many bytes as fit, copied into the free region, which starts at the rear
+        // and may run past the end of the array (then it goes on at index 0). Whole slices
+        // at a time, no byte loop; the buffer's length grows by what was taken.
         todo!("ex05: CircularBuffer::write")
     }
 
