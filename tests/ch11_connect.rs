@@ -76,6 +76,38 @@ fn expect_active_connect(events: &Events, target: SocketAddr) -> ClientId {
     }
 }
 
+/// A dialler (set up by `before_connect`) connected to a started peer, and the client id of
+/// that connection at each end.
+struct Pair {
+    a: TcpServer,
+    a_events: Events,
+    b: TcpServer,
+    b_events: Events,
+    target: SocketAddr,
+    at_a: ClientId,
+    at_b: ClientId,
+}
+
+fn connected_pair(name: &str, before_connect: impl FnOnce(&TcpServer)) -> Pair {
+    let target = free_port();
+    let (b, b_events) = peer(target);
+    b.start().unwrap();
+    let (a, a_events) = dialler(name);
+    before_connect(&a);
+    a.connect(target).unwrap();
+    let at_a = expect_active_connect(&a_events, target);
+    let at_b = b_events.expect_connected(TIMEOUT).unwrap().id;
+    Pair {
+        a,
+        a_events,
+        b,
+        b_events,
+        target,
+        at_a,
+        at_b,
+    }
+}
+
 /// With nothing listening on the target, the connector retries at the interval (each
 /// failure reported through `connect_failed`), and connects once a listener appears: the
 /// connection is a client of the dialler flagged ACTIVE, and a client of the peer.
@@ -117,13 +149,15 @@ fn retries_until_a_listener_appears() {
 /// callbacks and `send`, and an accepted client of the same server is not flagged ACTIVE.
 #[test]
 fn messages_flow_both_ways() {
-    let target = free_port();
-    let (b, b_events) = peer(target);
-    b.start().unwrap();
-    let (a, a_events) = dialler("a2");
-    a.connect(target).unwrap();
-    let id = expect_active_connect(&a_events, target);
-    let at_b = b_events.expect_connected(TIMEOUT).unwrap().id;
+    let Pair {
+        a,
+        a_events,
+        b,
+        b_events,
+        at_a: id,
+        at_b,
+        ..
+    } = connected_pair("a2", |_| {});
     a.send(id, b"hello from a").unwrap();
     assert_eq!(
         b_events.expect_message(TIMEOUT).unwrap(),
@@ -169,13 +203,14 @@ fn messages_flow_both_ways() {
 /// the connector retries while nothing listens, and reconnects when the peer is back.
 #[test]
 fn reconnects_when_the_peer_returns() {
-    let target = free_port();
-    let (b, b_events) = peer(target);
-    b.start().unwrap();
-    let (a, a_events) = dialler("a3");
-    a.connect(target).unwrap();
-    let first = expect_active_connect(&a_events, target);
-    b_events.expect_connected(TIMEOUT).unwrap();
+    let Pair {
+        a,
+        a_events,
+        b,
+        target,
+        at_a: first,
+        ..
+    } = connected_pair("a3", |_| {});
     b.stop();
     assert_eq!(
         a_events.expect_disconnected(TIMEOUT).unwrap(),
@@ -192,14 +227,15 @@ fn reconnects_when_the_peer_returns() {
 /// the target shows it is finished.
 #[test]
 fn no_reconnect_leaves_it_ended() {
-    let target = free_port();
-    let (b, b_events) = peer(target);
-    b.start().unwrap();
-    let (a, a_events) = dialler("a4");
-    a.set_reconnect(false);
-    a.connect(target).unwrap();
-    let id = expect_active_connect(&a_events, target);
-    let at_b = b_events.expect_connected(TIMEOUT).unwrap().id;
+    let Pair {
+        a,
+        a_events,
+        b,
+        b_events,
+        at_a: id,
+        at_b,
+        ..
+    } = connected_pair("a4", |a| a.set_reconnect(false));
     b.disconnect(at_b);
     assert_eq!(
         a_events.expect_disconnected(TIMEOUT).unwrap(),
@@ -217,14 +253,15 @@ fn no_reconnect_leaves_it_ended() {
 /// dialled in a loop: with a 20 s interval, no second connect follows the first's end soon.
 #[test]
 fn a_reconnect_waits_the_interval() {
-    let target = free_port();
-    let (b, b_events) = peer(target);
-    b.start().unwrap();
-    let (a, a_events) = dialler("a9");
-    a.set_connect_retry(Duration::from_secs(20));
-    a.connect(target).unwrap();
-    let id = expect_active_connect(&a_events, target);
-    let at_b = b_events.expect_connected(TIMEOUT).unwrap().id;
+    let Pair {
+        a,
+        a_events,
+        b,
+        b_events,
+        at_a: id,
+        at_b,
+        ..
+    } = connected_pair("a9", |a| a.set_connect_retry(Duration::from_secs(20)));
     b.disconnect(at_b);
     assert_eq!(
         a_events.expect_disconnected(TIMEOUT).unwrap(),
@@ -268,13 +305,16 @@ fn cancel_stops_retrying() {
 /// reconnect.
 #[test]
 fn cancel_disconnects_the_active_client() {
-    let target = free_port();
-    let (b, b_events) = peer(target);
-    b.start().unwrap();
-    let (a, a_events) = dialler("a6");
-    a.connect(target).unwrap();
-    let id = expect_active_connect(&a_events, target);
-    b_events.expect_connected(TIMEOUT).unwrap();
+    // `b` kept alive to the end: a peer dropped now would close the connection itself.
+    let Pair {
+        a,
+        a_events,
+        b: _b,
+        b_events,
+        target,
+        at_a: id,
+        ..
+    } = connected_pair("a6", |_| {});
     a.cancel_connect(target).unwrap();
     assert_eq!(
         a_events.expect_disconnected(TIMEOUT).unwrap(),
@@ -315,7 +355,7 @@ fn stop_keeps_targets_and_start_reconnects() {
 /// an interval below the minimum is raised to it.
 #[test]
 fn connect_settings_read_back() {
-    let (a, _events) = dialler("a9");
+    let (a, _events) = dialler("a10");
     assert_eq!(
         a.handle().connect_settings(),
         (RETRY, true),
