@@ -2,9 +2,15 @@
 
 mod story;
 
-/// What `cargo run --bin ch2` prints is what the book's "Run it" shows, line for line,
-/// figures (ports, ids, times, counts) aside.
+/// ch2 shows the CAS thread accepting, a prompt stop, and a refused connect after it.
+/// What it prints is what the book's "Run it" shows, line for line, figures (ports,
+/// ids, times, counts) aside.
 #[test]
-fn ch2_prints_what_the_book_shows() {
-    story::story_matches_the_book("ch2");
+fn ch2_tells_the_acceptor_story() {
+    let out = story::story_matches_the_book("ch2");
+    story::says(
+        &out,
+        "ch2",
+        &["cas-ch2", "stop() returned after", "refused"],
+    );
 }

@@ -2,9 +2,20 @@
 
 mod story;
 
-/// What `cargo run --bin ch3` prints is what the book's "Run it" shows, line for line,
-/// figures (ports, ids, times, counts) aside.
+/// ch3 shows one DRS thread serving every client, and both kinds of disconnect.
+/// What it prints is what the book's "Run it" shows, line for line, figures (ports,
+/// ids, times, counts) aside.
 #[test]
-fn ch3_prints_what_the_book_shows() {
-    story::story_matches_the_book("ch3");
+fn ch3_tells_the_drs_story() {
+    let out = story::story_matches_the_book("ch3");
+    story::says(
+        &out,
+        "ch3",
+        &[
+            "drs-ch3",
+            "got back exactly its own line",
+            "peer closed",
+            "application",
+        ],
+    );
 }

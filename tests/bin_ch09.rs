@@ -16,16 +16,18 @@ use story::{address_in, Running, LINE_TIMEOUT};
 #[test]
 fn ch9_tells_the_statistics_story() {
     let out = story::story_matches_the_book("ch9");
-    for words in [
-        "rejected by the server at its cap",
-        "peer closed",
-        "show tcp-server ch9 stats",
-        "= what the clients sent",
-        "after stop()",
-        "still add up",
-    ] {
-        assert!(out.contains(words), "ch9 never says {words:?}:\n{out}");
-    }
+    story::says(
+        &out,
+        "ch9",
+        &[
+            "rejected by the server at its cap",
+            "peer closed",
+            "show tcp-server ch9 stats",
+            "= what the clients sent",
+            "after stop()",
+            "still add up",
+        ],
+    );
 }
 
 /// Sends a line and reads its echo.

@@ -1,5 +1,5 @@
-//! The programs a student runs: the chapter binaries (`ch0`..`ch8`, `ch3b`) and the `tcpserver`
-//! shell.
+//! The programs a student runs: `ch0`, `ch3b`, their `--listen` modes and the `tcpserver`
+//! shell. The other chapter binaries' stories are checked in `tests/bin_chNN.rs`.
 //!
 //! Every child's output is read on a thread and handed over through a channel, so each wait
 //! has a timeout and nothing can hang the test run; every child still running when a test
@@ -16,67 +16,6 @@ mod story;
 
 use assert_cmd::cargo::cargo_bin;
 use story::{address_in, run_to_end, without_figures, Running, LINE_TIMEOUT};
-
-/// A chapter binary without arguments runs its story and exits 0; every line it prints
-/// carries its `[chN]` prefix, and the story's key words appear.
-fn chapter_tells_its_story(n: u32, words: &[&str]) {
-    let out = run_to_end(&format!("ch{n}"), &[], "");
-    let prefix = format!("[ch{n}]");
-    assert!(!out.trim().is_empty(), "ch{n} printed nothing");
-    for line in out.lines().filter(|l| !l.is_empty()) {
-        assert!(
-            line.starts_with(&prefix),
-            "ch{n} printed an unprefixed line {line:?}:\n{out}"
-        );
-    }
-    for word in words {
-        assert!(out.contains(word), "ch{n} never says {word:?}:\n{out}");
-    }
-}
-
-/// ch1 walks through the controller's life: created (INITIALIZED), started (RUNNING, a real
-/// port), a client listed, stopped.
-#[test]
-fn ch1_tells_the_controller_story() {
-    chapter_tells_its_story(
-        1,
-        &[
-            "Steps 1-2",
-            "INITIALIZED",
-            "RUNNING",
-            "Steps 5-7",
-            "connected from",
-            "server shutdown",
-            "stop()",
-        ],
-    );
-}
-
-/// ch2 shows the CAS thread accepting, a prompt stop, and a refused connect after it.
-#[test]
-fn ch2_tells_the_acceptor_story() {
-    chapter_tells_its_story(2, &["cas-ch2", "stop() returned after", "refused"]);
-}
-
-/// ch3 shows one DRS thread serving every client, and both kinds of disconnect.
-#[test]
-fn ch3_tells_the_drs_story() {
-    chapter_tells_its_story(
-        3,
-        &[
-            "drs-ch3",
-            "got back exactly its own line",
-            "peer closed",
-            "application",
-        ],
-    );
-}
-
-/// ch4 shows three threads changing the client DB and the books balancing.
-#[test]
-fn ch4_tells_the_client_db_story() {
-    chapter_tells_its_story(4, &["balances", "exactly once", "server shutdown"]);
-}
 
 /// A client socket whose reads give up instead of hanging the test.
 fn connect(addr: SocketAddr) -> TcpStream {
@@ -238,33 +177,13 @@ fn accept_errors_are_survived() {
     assert!(line.contains("connected"), "{line}");
 }
 
-/// ch7 shows the flags changing as accepting and listening are disabled and re-enabled,
-/// and nothing lost meanwhile.
-#[test]
-fn ch7_tells_the_state_story() {
-    chapter_tells_its_story(
-        7,
-        &[
-            "NOT_ACCEPTING",
-            "NOT_LISTENING",
-            "refused",
-            "delivered now from #1: \"sent while not listening 3\"",
-        ],
-    );
-}
-
 /// ch3b measures the busy client beside a crowd of idle ones, with poll then epoll, and the
 /// book shows its real output: the page's file is that output, line for line, figures aside.
 /// (Only words and structure are checked, never the figures.)
 #[test]
 fn ch3b_tells_the_beyond_select_story() {
     let out = run_to_end("ch3b", &[], "");
-    for line in out.lines().filter(|l| !l.is_empty()) {
-        assert!(
-            line.starts_with("[ch3b]"),
-            "ch3b printed an unprefixed line {line:?}:\n{out}"
-        );
-    }
+    story::every_line_prefixed(&out, "ch3b");
     let mut words = vec![
         "idle clients",
         "one DRS thread",
@@ -275,9 +194,7 @@ fn ch3b_tells_the_beyond_select_story() {
     if cfg!(target_os = "linux") {
         words.extend(["--poller epoll", "epoll / poll"]);
     }
-    for word in words {
-        assert!(out.contains(word), "ch3b never says {word:?}:\n{out}");
-    }
+    story::says(&out, "ch3b", &words);
     if !cfg!(target_os = "linux") {
         return;
     }
@@ -595,34 +512,22 @@ fn tcpserver_times_out_a_trickled_header() {
 /// its real output: the page's file is that output, line for line, figures aside.
 #[test]
 fn ch0_tells_the_five_models_story() {
-    let out = run_to_end("ch0", &[], "");
-    for line in out.lines().filter(|l| !l.is_empty()) {
-        assert!(
-            line.starts_with("[ch0]"),
-            "ch0 printed an unprefixed line {line:?}:\n{out}"
-        );
-    }
-    for word in [
-        "iterative",
-        "B gets no echo",
-        "B now gets its echo",
-        "all 2 workers are busy with A and B",
-        "reported their peer (getpeername on stdin)",
-        "1 thread + 3 processes",
-        "0 threads still running",
-        "B waited for A",
-        "C waited for A+B",
-        "nobody waited",
-    ] {
-        assert!(out.contains(word), "ch0 never says {word:?}:\n{out}");
-    }
-    let page = concat!(env!("CARGO_MANIFEST_DIR"), "/book/src/output/ch0.txt");
-    let shown = std::fs::read_to_string(page).unwrap();
-    let told: Vec<String> = out.lines().map(without_figures).collect();
-    let shown: Vec<String> = shown.lines().map(without_figures).collect();
-    assert_eq!(
-        told, shown,
-        "book/src/output/ch0.txt is no longer what ch0 prints; paste a fresh run into it"
+    let out = story::story_matches_the_book("ch0");
+    story::says(
+        &out,
+        "ch0",
+        &[
+            "iterative",
+            "B gets no echo",
+            "B now gets its echo",
+            "all 2 workers are busy with A and B",
+            "reported their peer (getpeername on stdin)",
+            "1 thread + 3 processes",
+            "0 threads still running",
+            "B waited for A",
+            "C waited for A+B",
+            "nobody waited",
+        ],
     );
 }
 

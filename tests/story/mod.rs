@@ -46,11 +46,9 @@ pub fn without_figures(text: &str) -> String {
     out
 }
 
-/// Runs chapter `chapter`'s story and checks that every line carries its prefix and that
-/// the book's copy of its output, `book/src/output/<chapter>.txt`, is what it printed, line
-/// for line, figures aside. Returns the output.
-pub fn story_matches_the_book(chapter: &str) -> String {
-    let out = run_to_end(chapter, &[], "");
+/// Checks that `chapter` printed something, and that every line it printed carries its
+/// `[chapter]` prefix.
+pub fn every_line_prefixed(out: &str, chapter: &str) {
     let prefix = format!("[{chapter}]");
     assert!(!out.trim().is_empty(), "{chapter} printed nothing");
     for line in out.lines().filter(|l| !l.is_empty()) {
@@ -59,6 +57,21 @@ pub fn story_matches_the_book(chapter: &str) -> String {
             "{chapter} printed an unprefixed line {line:?}:\n{out}"
         );
     }
+}
+
+/// Checks that `chapter`'s output says each of `words`.
+pub fn says(out: &str, chapter: &str, words: &[&str]) {
+    for word in words {
+        assert!(out.contains(word), "{chapter} never says {word:?}:\n{out}");
+    }
+}
+
+/// Runs chapter `chapter`'s story and checks that every line carries its prefix and that
+/// the book's copy of its output, `book/src/output/<chapter>.txt`, is what it printed, line
+/// for line, figures aside. Returns the output.
+pub fn story_matches_the_book(chapter: &str) -> String {
+    let out = run_to_end(chapter, &[], "");
+    every_line_prefixed(&out, chapter);
     let page = format!(
         "{}/book/src/output/{chapter}.txt",
         env!("CARGO_MANIFEST_DIR")
