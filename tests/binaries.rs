@@ -1,5 +1,5 @@
-//! The programs a student runs: `ch0`, `ch3b`, their `--listen` modes and the `tcpserver`
-//! shell. The other chapter binaries' stories are checked in `tests/bin_chNN.rs`.
+//! The programs a student runs: `ch0`, `ch3b`, the chapter binaries' `--listen` modes and the
+//! `tcpserver` shell. The other chapter binaries' stories are checked in `tests/bin_chNN.rs`.
 //!
 //! Every child's output is read on a thread and handed over through a channel, so each wait
 //! has a timeout and nothing can hang the test run; every child still running when a test
