@@ -30,9 +30,13 @@ use crate::state::{ServerFlags, StateError};
 
 // The pieces, all reached from `let shared = &self.handle.shared;` (an `Arc<Shared>`):
 //
-// - `lock(&shared.services)`: the running threads, `services.acceptor: Option<Acceptor>` and
-//   `services.drs: Option<JoinHandle<()>>`. Holding this guard is what makes `start`,
-//   `stop` and the reconfiguring calls take turns.
+// - the `services` gate (chapter 1, "A callback never waits …"): the running threads,
+//   `services.acceptor: Option<Acceptor>` and `services.drs: Option<JoinHandle<()>>`.
+//   Holding its entry is what makes `start`, `stop` and the reconfiguring calls take turns.
+//   `shared.enter("start")?` waits for it (a `ServerError::Busy` when called from a
+//   callback during a call that joins threads); `shared.services.enter_to_stop()` is the
+//   way in for `stop`, which joins threads itself: `None` when a callback's `stop` has
+//   nothing to do (the server is being stopped, or will be by the call under way).
 // - `shared.flags().contains(ServerFlags::RUNNING)`; `lock(&shared.state).start()` and
 //   `.stop()` (chapter 7's transitions, `Result<(), StateError>`);
 //   `shared.state_error(e)` turns a `StateError` into the `ServerError` to return.
@@ -67,9 +71,11 @@ impl TcpServer {
     ///
     /// # Errors
     /// [`ServerError::State`] if it is already running, [`ServerError::Bind`] if the address
-    /// cannot be bound, [`ServerError::Spawn`] if a thread cannot be started.
+    /// cannot be bound, [`ServerError::Spawn`] if a thread cannot be started;
+    /// [`ServerError::Busy`] from inside a callback while another thread's `stop`,
+    /// `set_accepting(false)` or `set_keepalive` is under way (chapter 1).
     pub fn start(&self) -> Result<(), ServerError> {
-        // TODO: take the services lock for the whole start; refuse a running server. Bind.
+        // TODO: hold the services gate for the whole start; refuse a running server. Bind.
         // Then start the services so that each one finds, from its first moment, what it
         // hands work to: a client the CAS accepts at once goes to the DRS (and has its
         // keep-alive timer armed on the wheel). If a service cannot be started, stop the
@@ -84,13 +90,16 @@ impl TcpServer {
     /// completed are accepted first), stop the DRS, report every client disconnected (reason:
     /// server shutdown), give each what was queued for it and a FIN, join every thread.
     /// Returns once all of that is done (waiting at most `Config::linger` for clients that do
-    /// not take their output); does nothing on a server that is not running.
+    /// not take their output); does nothing on a server that is not running. Called from a
+    /// callback while another thread's `stop`, `set_accepting(false)` or `set_keepalive` is
+    /// under way (they wait for the server's threads), it returns at once: that call stops
+    /// the server.
     pub fn stop(&self) {
-        // TODO: under the services lock: do nothing on a server that is not running. Stop
+        // TODO: through the services gate: do nothing on a server that is not running. Stop
         // the services (the connectors too) in the order that lets no client appear, nor be
         // read or reported by a service, while you empty the DB; then move the state, mark
-        // the ledger, forget the address, empty the DB and the DRS's queue. Release the lock
-        // (`drop` the guard) before you tell the application about each client: its
+        // the ledger, forget the address, empty the DB and the DRS's queue. Leave the gate
+        // (`drop` the entry) before you tell the application about each client: its
         // `disconnected` may call back into the server. Last, the graceful close of what the
         // DB gave you.
         todo!("ex01: TcpServer::stop")

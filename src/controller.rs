@@ -50,6 +50,9 @@ use crate::stats::Ledger;
 #[cfg_attr(feature = "ex01", path = "../chapters/ex01_lifecycle.rs")]
 mod lifecycle;
 
+mod gate;
+use gate::{Busy, Gate};
+
 /// How long the CAS waits, at the connection cap, for the DRS to finish a turn with a client
 /// whose peer is gone before it judges that client itself: a turn on a dead socket is one
 /// read, so this is only reached when an application callback is slow.
@@ -152,8 +155,9 @@ pub(crate) struct Shared {
     pub(crate) budget: Arc<OutputBudget>,
     /// The server's state flags (chapter 7).
     state: Mutex<ServerState>,
-    /// The threads, taken out by whoever stops them. Also serialises start/stop/reconfigure.
-    services: Mutex<Services>,
+    /// The threads, taken out by whoever stops them, behind the gate through which start,
+    /// stop and the reconfiguring calls take turns.
+    services: Gate<Services>,
     /// The address actually bound, once started (port 0 becomes a real port).
     pub(crate) local_addr: Mutex<Option<SocketAddr>>,
     /// Next client id.
@@ -229,7 +233,7 @@ impl TcpServer {
             routes: Arc::new(Routes::new(drs)),
             client_threads: ClientThreads::default(),
             state: Mutex::new(ServerState::new()),
-            services: Mutex::new(Services::default()),
+            services: Gate::default(),
             local_addr: Mutex::new(None),
             next_id: AtomicU64::new(1),
             keepalive,
@@ -254,9 +258,11 @@ impl TcpServer {
     ///
     /// # Errors
     /// [`ServerError::Running`] on a running server; [`ServerError::Resolve`].
+    /// [`ServerError::Busy`] from inside a callback while another thread's `stop`,
+    /// `set_accepting(false)` or `set_keepalive` is under way (chapter 1).
     pub fn set_address(&self, addr: impl ToSocketAddrs + fmt::Debug) -> Result<(), ServerError> {
         let shared = &self.handle.shared;
-        let _services = lock(&shared.services);
+        let _services = shared.enter("set_address")?;
         if shared.flags().contains(ServerFlags::RUNNING) {
             return Err(ServerError::Running {
                 server: shared.name.clone(),
@@ -270,32 +276,41 @@ impl TcpServer {
     /// Stops (`false`) or resumes (`true`) accepting new connections; connected clients are
     /// not affected. Before the port closes, every connection the kernel already completed is
     /// accepted (its `connect()` succeeded: it must not be reset); while stopped, connects
-    /// are refused.
+    /// are refused. A `stop` that a callback asks for while accepting is being turned off
+    /// is done before this returns.
     ///
     /// # Errors
     /// [`ServerError::State`] on a server that is not running; [`ServerError::Bind`] if the
     /// port was taken meanwhile.
+    /// [`ServerError::Busy`] from inside a callback while another thread's `stop`,
+    /// `set_accepting(false)` or `set_keepalive` is under way (chapter 1).
     pub fn set_accepting(&self, accepting: bool) -> Result<(), ServerError> {
         let shared = &self.handle.shared;
-        let mut services = lock(&shared.services);
-        let changed = lock(&shared.state)
-            .set_accepting(accepting)
-            .map_err(|e| shared.state_error(e))?;
-        if !changed {
-            return Ok(());
-        }
         if accepting {
-            match shared.bind().and_then(|l| shared.start_acceptor(l)) {
-                Ok(acceptor) => services.acceptor = Some(acceptor),
-                Err(e) => {
-                    let _ = lock(&shared.state).set_accepting(false);
-                    return Err(e);
+            let mut services = shared.enter("set_accepting")?;
+            if shared.accepting_changed(true)? {
+                match shared.bind().and_then(|l| shared.start_acceptor(l)) {
+                    Ok(acceptor) => services.acceptor = Some(acceptor),
+                    Err(e) => {
+                        let _ = lock(&shared.state).set_accepting(false);
+                        return Err(e);
+                    }
                 }
             }
-        } else if let Some(acceptor) = services.acceptor.take() {
-            acceptor.stop();
+            return Ok(());
         }
-        Ok(())
+        // Turning it off joins the CAS, which may be inside a `connected` callback.
+        let mut services = shared.enter_joining("set_accepting")?;
+        let changed = shared.accepting_changed(false);
+        if matches!(changed, Ok(true)) {
+            if let Some(acceptor) = services.acceptor.take() {
+                acceptor.stop();
+            }
+        }
+        if services.leave() {
+            self.stop();
+        }
+        changed.map(|_| ())
     }
 
     /// Stops (`false`) or resumes (`true`) listening to clients: the DRS stops reading from
@@ -304,9 +319,11 @@ impl TcpServer {
     ///
     /// # Errors
     /// [`ServerError::State`] on a server that is not running.
+    /// [`ServerError::Busy`] from inside a callback while another thread's `stop`,
+    /// `set_accepting(false)` or `set_keepalive` is under way (chapter 1).
     pub fn set_listening(&self, listening: bool) -> Result<(), ServerError> {
         let shared = &self.handle.shared;
-        let _services = lock(&shared.services);
+        let _services = shared.enter("set_listening")?;
         let changed = lock(&shared.state)
             .set_listening(listening)
             .map_err(|e| shared.state_error(e))?;
@@ -331,20 +348,28 @@ impl TcpServer {
     /// Changes the keep-alive settings (`None`: off), on a running server too: turning it on
     /// for a server created without it, off, or to another interval. Every connected client
     /// moves to the new settings at once with a full new hold time, as if heard from at that
-    /// moment; new clients get them from their arrival.
+    /// moment; new clients get them from their arrival. A `stop` that a callback asks for
+    /// meanwhile is done before this returns.
     ///
     /// # Errors
     /// [`ServerError::Spawn`] when the timer thread for the new settings cannot be started;
     /// the old settings then stay in force.
+    /// [`ServerError::Busy`] from inside a callback while another thread's `stop`,
+    /// `set_accepting(false)` or `set_keepalive` is under way (chapter 1).
     pub fn set_keepalive(&self, config: Option<KeepAliveConfig>) -> Result<(), ServerError> {
         let shared = &self.handle.shared;
-        // Serialised with start and stop, so the wheel follows the server's state.
-        let _services = lock(&shared.services);
+        // Serialised with start and stop, so the wheel follows the server's state. It joins
+        // the old wheel's thread, which may be inside a `disconnected` callback.
+        let services = shared.enter_joining("set_keepalive")?;
         let clients = || shared.db.snapshot().into_iter().map(|(_, c)| c).collect();
-        shared
+        let reconfigured = shared
             .keepalive
             .reconfigure(shared, config, clients, shared.sends_keepalives())
-            .map_err(|source| shared.spawn_error(source))
+            .map_err(|source| shared.spawn_error(source));
+        if services.leave() {
+            self.stop();
+        }
+        reconfigured
     }
     // ANCHOR_END: set_keepalive
 
@@ -401,6 +426,35 @@ impl Shared {
 
     fn stop_keepalive(&self) {
         self.keepalive.stop();
+    }
+
+    /// Enters the gate for `call`, which joins no thread.
+    fn enter(&self, call: &'static str) -> Result<gate::Entry<'_, Services>, ServerError> {
+        self.services
+            .enter(call)
+            .map_err(|busy| self.busy_error(call, busy))
+    }
+
+    /// Enters the gate for `call`, which joins threads that may be running callbacks.
+    fn enter_joining(&self, call: &'static str) -> Result<gate::Entry<'_, Services>, ServerError> {
+        self.services
+            .enter_joining(call)
+            .map_err(|busy| self.busy_error(call, busy))
+    }
+
+    /// Moves the accepting flag; true when it changed.
+    fn accepting_changed(&self, accepting: bool) -> Result<bool, ServerError> {
+        lock(&self.state)
+            .set_accepting(accepting)
+            .map_err(|e| self.state_error(e))
+    }
+
+    fn busy_error(&self, call: &'static str, busy: Busy) -> ServerError {
+        ServerError::Busy {
+            server: self.name.clone(),
+            call,
+            under_way: busy.under_way,
+        }
     }
 
     fn state_error(&self, error: StateError) -> ServerError {
@@ -913,7 +967,7 @@ impl ConnectorHost for Shared {
 /// Calls an application callback, catching a panic: the panic's message, if it panicked.
 /// (The default panic hook has already printed it to stderr.)
 fn call(callback: impl FnOnce()) -> Result<(), String> {
-    panic::catch_unwind(AssertUnwindSafe(callback)).map_err(|payload| {
+    panic::catch_unwind(AssertUnwindSafe(|| gate::as_callback(callback))).map_err(|payload| {
         if let Some(s) = payload.downcast_ref::<&str>() {
             s.to_string()
         } else if let Some(s) = payload.downcast_ref::<String>() {

@@ -114,6 +114,17 @@ pub enum ServerError {
         /// The server's name.
         server: String,
     },
+    /// A call made from inside a callback was refused: another thread's call was under way
+    /// that waits for the server's threads, perhaps for the one running this callback, so
+    /// waiting for it could never end. Nothing was changed.
+    Busy {
+        /// The server's name.
+        server: String,
+        /// The call refused (`set_listening`, `start` …).
+        call: &'static str,
+        /// The call under way on another thread (`stop`, `set_accepting`, `set_keepalive`).
+        under_way: &'static str,
+    },
     /// A client could not be moved between the DRS and a thread of its own (chapter 10).
     Migrate {
         /// The server's name.
@@ -191,6 +202,14 @@ impl fmt::Display for ServerError {
                 f,
                 "tcp-server \"{server}\" is running; abort it before changing its address"
             ),
+            ServerError::Busy {
+                server,
+                call,
+                under_way,
+            } => write!(
+                f,
+                "tcp-server \"{server}\": {call} refused inside a callback: {under_way} is under way on another thread and waits for the server's threads, perhaps for this one; call {call} from a thread of the application's, or after the callback has returned"
+            ),
             ServerError::Migrate { server, client, why } => write!(
                 f,
                 "tcp-server \"{server}\": client {client} was not migrated: {why}"
@@ -206,7 +225,9 @@ impl std::error::Error for ServerError {
             | ServerError::Bind { source, .. }
             | ServerError::Spawn { source, .. } => Some(source),
             ServerError::State { error, .. } => Some(error),
-            ServerError::Running { .. } | ServerError::Migrate { .. } => None,
+            ServerError::Running { .. }
+            | ServerError::Busy { .. }
+            | ServerError::Migrate { .. } => None,
         }
     }
 }

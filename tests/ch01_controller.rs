@@ -369,3 +369,223 @@ fn clients_connecting_during_stop_are_each_reported_once() {
         drop((first, kept));
     }
 }
+
+/// A handler whose `connected` or `message` callback, once called, says so, waits for the
+/// test's go, then runs `action` on the server (which it reaches through `server`) and
+/// sends back what the action returned.
+struct ControlFromCallback {
+    server: Arc<std::sync::OnceLock<Arc<TcpServer>>>,
+    in_connected: bool,
+    action: fn(&TcpServer) -> String,
+    entered: std::sync::Mutex<std::sync::mpsc::Sender<()>>,
+    go: std::sync::Mutex<std::sync::mpsc::Receiver<()>>,
+    result: std::sync::Mutex<std::sync::mpsc::Sender<String>>,
+    reasons: std::sync::Mutex<std::sync::mpsc::Sender<tcpserverlib::DisconnectReason>>,
+}
+
+impl ControlFromCallback {
+    fn act(&self) {
+        let _ = self.entered.lock().unwrap().send(());
+        if self.go.lock().unwrap().recv_timeout(TIMEOUT).is_err() {
+            return;
+        }
+        if let Some(server) = self.server.get() {
+            let said = (self.action)(server);
+            let _ = self.result.lock().unwrap().send(said);
+        }
+    }
+}
+
+impl tcpserverlib::Handler for ControlFromCallback {
+    fn connected(&self, _: &tcpserverlib::ServerHandle, _: &tcpserverlib::Client) {
+        if self.in_connected {
+            self.act();
+        }
+    }
+    fn message(&self, _: &tcpserverlib::ServerHandle, _: &tcpserverlib::Client, _: &[u8]) {
+        if !self.in_connected {
+            self.act();
+        }
+    }
+    fn disconnected(
+        &self,
+        _: &tcpserverlib::ServerHandle,
+        _: &tcpserverlib::Client,
+        reason: &tcpserverlib::DisconnectReason,
+    ) {
+        let _ = self.reasons.lock().unwrap().send(reason.clone());
+    }
+}
+
+/// What a test holds of a `ControlFromCallback` server.
+struct Reentrant {
+    server: Arc<TcpServer>,
+    client: TcpStream,
+    entered: std::sync::mpsc::Receiver<()>,
+    go: std::sync::mpsc::Sender<()>,
+    result: std::sync::mpsc::Receiver<String>,
+    reasons: std::sync::mpsc::Receiver<tcpserverlib::DisconnectReason>,
+}
+
+/// A started `ControlFromCallback` server with one client, whose callback has been entered
+/// and waits for the go.
+fn reentrant(in_connected: bool, action: fn(&TcpServer) -> String) -> Reentrant {
+    let cell = Arc::new(std::sync::OnceLock::new());
+    let (entered_tx, entered) = std::sync::mpsc::channel();
+    let (go, go_rx) = std::sync::mpsc::channel();
+    let (result_tx, result) = std::sync::mpsc::channel();
+    let (reasons_tx, reasons) = std::sync::mpsc::channel();
+    let handler = ControlFromCallback {
+        server: Arc::clone(&cell),
+        in_connected,
+        action,
+        entered: std::sync::Mutex::new(entered_tx),
+        go: std::sync::Mutex::new(go_rx),
+        result: std::sync::Mutex::new(result_tx),
+        reasons: std::sync::Mutex::new(reasons_tx),
+    };
+    let server = Arc::new(TcpServer::new("reentrant", "127.0.0.1:0", handler).unwrap());
+    server.start().unwrap();
+    let _ = cell.set(Arc::clone(&server));
+    let mut client = connect(addr(&server));
+    if !in_connected {
+        write(&mut client, b"go");
+    }
+    entered
+        .recv_timeout(TIMEOUT)
+        .expect("the callback was called");
+    Reentrant {
+        server,
+        client,
+        entered,
+        go,
+        result,
+        reasons,
+    }
+}
+
+/// Runs `control` on a thread of its own and returns a receiver told when it has returned,
+/// so that a deadlock fails the test instead of hanging it.
+fn on_a_thread<T: Send + 'static>(
+    server: &Arc<TcpServer>,
+    control: fn(&TcpServer) -> T,
+) -> std::sync::mpsc::Receiver<T> {
+    let (tx, rx) = std::sync::mpsc::channel();
+    let server = Arc::clone(server);
+    std::thread::spawn(move || {
+        let _ = tx.send(control(&server));
+    });
+    rx
+}
+
+/// Waits until `what` holds, or fails the test naming `waiting_for`.
+fn until(waiting_for: &str, mut what: impl FnMut() -> bool) {
+    let deadline = Instant::now() + TIMEOUT;
+    while !what() {
+        assert!(
+            Instant::now() < deadline,
+            "{waiting_for}: not within {TIMEOUT:?}"
+        );
+        std::thread::yield_now();
+    }
+}
+
+/// The application stops the server while a `message` callback (on the DRS, which `stop`
+/// joins) also calls `stop`: both return, the client is told once.
+#[test]
+fn a_callback_may_stop_while_the_application_stops() {
+    let mut r = reentrant(false, |server| {
+        server.stop();
+        "stopped".to_string()
+    });
+    let addr = addr(&r.server);
+    let stopped = on_a_thread(&r.server, TcpServer::stop);
+    // The application's stop has begun once the port is free again (the CAS goes first).
+    until("the application's stop closing the port", || {
+        std::net::TcpListener::bind(addr).is_ok()
+    });
+    r.go.send(()).unwrap();
+    assert_eq!(
+        r.result.recv_timeout(TIMEOUT).as_deref(),
+        Ok("stopped"),
+        "the callback's stop did not return: expected it not to wait for a stop that joins its own thread"
+    );
+    stopped.recv_timeout(TIMEOUT).expect(
+        "the application's stop did not return: expected it to join the DRS once the callback returned",
+    );
+    assert_eq!(
+        r.reasons.recv_timeout(TIMEOUT),
+        Ok(tcpserverlib::DisconnectReason::ServerShutdown)
+    );
+    assert!(read_to_eof(&mut r.client).is_empty());
+    assert!(r.entered.try_recv().is_err(), "one callback only");
+}
+
+/// The application stops accepting while a `connected` callback (on the CAS, which that
+/// joins) calls `stop`: the stop is not lost, it is done once the CAS has been joined.
+#[test]
+fn a_callback_may_stop_while_accepting_is_turned_off() {
+    let mut r = reentrant(true, |server| {
+        server.stop();
+        "asked".to_string()
+    });
+    let turned_off = on_a_thread(&r.server, |server| server.set_accepting(false));
+    let server = Arc::clone(&r.server);
+    until("set_accepting(false) to move the state", || {
+        server.flags().contains(ServerFlags::NOT_ACCEPTING)
+    });
+    r.go.send(()).unwrap();
+    assert_eq!(
+        r.result.recv_timeout(TIMEOUT).as_deref(),
+        Ok("asked"),
+        "the callback's stop did not return: expected it not to wait for set_accepting, which joins its own thread"
+    );
+    let accepting = turned_off.recv_timeout(TIMEOUT).expect(
+        "set_accepting(false) did not return: expected it to join the CAS once the callback returned",
+    );
+    assert!(accepting.is_ok(), "{accepting:?}");
+    assert!(
+        !r.server.flags().contains(ServerFlags::RUNNING),
+        "expected the stop a callback asked for during set_accepting to be done by the time set_accepting returns"
+    );
+    assert_eq!(
+        r.reasons.recv_timeout(TIMEOUT),
+        Ok(tcpserverlib::DisconnectReason::ServerShutdown)
+    );
+    assert!(read_to_eof(&mut r.client).is_empty());
+}
+
+/// A reconfiguring call from a callback, while another thread's call is joining the
+/// callback's thread, is refused with an error that names the other call, instead of
+/// waiting for ever.
+#[test]
+fn a_callback_is_told_busy_instead_of_waiting_for_its_own_join() {
+    let r = reentrant(true, |server| match server.set_listening(false) {
+        Ok(()) => "done".to_string(),
+        Err(e @ ServerError::Busy { .. }) => e.to_string(),
+        Err(e) => format!("another error: {e:?}"),
+    });
+    let turned_off = on_a_thread(&r.server, |server| server.set_accepting(false));
+    let server = Arc::clone(&r.server);
+    until("set_accepting(false) to move the state", || {
+        server.flags().contains(ServerFlags::NOT_ACCEPTING)
+    });
+    r.go.send(()).unwrap();
+    let said = r
+        .result
+        .recv_timeout(TIMEOUT)
+        .expect("set_listening from the callback did not return");
+    assert!(
+        said.contains("\"reentrant\"") && said.contains("set_accepting"),
+        "expected a Busy error naming the server and the call in progress, got: {said}"
+    );
+    let accepting = turned_off
+        .recv_timeout(TIMEOUT)
+        .expect("set_accepting(false) did not return");
+    assert!(accepting.is_ok(), "{accepting:?}");
+    let flags = r.server.flags();
+    assert!(
+        flags.contains(ServerFlags::RUNNING) && !flags.contains(ServerFlags::NOT_LISTENING),
+        "a refused call changes nothing: {flags:?}"
+    );
+}

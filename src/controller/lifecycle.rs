@@ -22,11 +22,13 @@ impl TcpServer {
     ///
     /// # Errors
     /// [`ServerError::State`] if it is already running, [`ServerError::Bind`] if the address
-    /// cannot be bound, [`ServerError::Spawn`] if a thread cannot be started.
+    /// cannot be bound, [`ServerError::Spawn`] if a thread cannot be started;
+    /// [`ServerError::Busy`] from inside a callback while another thread's `stop`,
+    /// `set_accepting(false)` or `set_keepalive` is under way (chapter 1).
     pub fn start(&self) -> Result<(), ServerError> {
         // ANCHOR_END: start_sig
         let shared = &self.handle.shared;
-        let mut services = lock(&shared.services);
+        let mut services = shared.enter("start")?;
         if shared.flags().contains(ServerFlags::RUNNING) {
             return Err(shared.state_error(StateError::AlreadyRunning));
         }
@@ -74,11 +76,18 @@ impl TcpServer {
     /// completed are accepted first), stop the DRS, report every client disconnected (reason:
     /// server shutdown), give each what was queued for it and a FIN, join every thread.
     /// Returns once all of that is done (waiting at most `Config::linger` for clients that do
-    /// not take their output); does nothing on a server that is not running.
+    /// not take their output); does nothing on a server that is not running. Called from a
+    /// callback while another thread's `stop`, `set_accepting(false)` or `set_keepalive` is
+    /// under way (they wait for the server's threads), it returns at once: that call stops
+    /// the server.
     pub fn stop(&self) {
         // ANCHOR_END: stop_sig
         let shared = &self.handle.shared;
-        let mut services = lock(&shared.services);
+        // From a callback while a joining call holds the gate: the server is being stopped,
+        // or will be by that call.
+        let Some(mut services) = shared.services.enter_to_stop() else {
+            return;
+        };
         if !shared.flags().contains(ServerFlags::RUNNING) {
             return;
         }
