@@ -589,3 +589,44 @@ fn a_callback_is_told_busy_instead_of_waiting_for_its_own_join() {
         "a refused call changes nothing: {flags:?}"
     );
 }
+
+/// A thread of the application's waits its turn behind a call that joins the server's
+/// threads, even after it ran a callback itself (a `disconnect` calls `disconnected` on the
+/// caller's thread): only calls from inside a callback are refused.
+#[test]
+fn an_application_thread_waits_its_turn_even_after_running_a_callback() {
+    let mut r = reentrant(true, |_| String::new());
+    r.go.send(()).unwrap();
+    r.result.recv_timeout(TIMEOUT).expect("the first connected");
+    let first = r.server.clients()[0].id;
+    let _second = connect(addr(&r.server));
+    r.entered
+        .recv_timeout(TIMEOUT)
+        .expect("the second client's connected was called");
+    let turned_off = on_a_thread(&r.server, |server| server.set_accepting(false));
+    let server = Arc::clone(&r.server);
+    until("set_accepting(false) to move the state", || {
+        server.flags().contains(ServerFlags::NOT_ACCEPTING)
+    });
+    let (tx, listening) = std::sync::mpsc::channel();
+    let server = Arc::clone(&r.server);
+    std::thread::spawn(move || {
+        assert!(server.disconnect(first));
+        let _ = tx.send(server.set_listening(false));
+    });
+    assert_eq!(
+        r.reasons.recv_timeout(TIMEOUT),
+        Ok(tcpserverlib::DisconnectReason::Application),
+        "the first client's disconnected, on the application's thread"
+    );
+    if let Ok(early) = listening.recv_timeout(SHORT) {
+        panic!("expected set_listening from an application thread to wait for set_accepting(false), which waits for a callback; it returned {early:?}");
+    }
+    r.go.send(()).unwrap();
+    let set = listening
+        .recv_timeout(TIMEOUT)
+        .expect("set_listening returned");
+    assert!(set.is_ok(), "{set:?}");
+    assert!(turned_off.recv_timeout(TIMEOUT).unwrap().is_ok());
+    assert!(r.server.flags().contains(ServerFlags::NOT_LISTENING));
+}
