@@ -595,7 +595,7 @@ fn a_callback_is_told_busy_instead_of_waiting_for_its_own_join() {
 /// caller's thread): only calls from inside a callback are refused.
 #[test]
 fn an_application_thread_waits_its_turn_even_after_running_a_callback() {
-    let mut r = reentrant(true, |_| String::new());
+    let r = reentrant(true, |_| String::new());
     r.go.send(()).unwrap();
     r.result.recv_timeout(TIMEOUT).expect("the first connected");
     let first = r.server.clients()[0].id;
