@@ -479,15 +479,8 @@ fn on_a_thread<T: Send + 'static>(
 }
 
 /// Waits until `what` holds, or fails the test naming `waiting_for`.
-fn until(waiting_for: &str, mut what: impl FnMut() -> bool) {
-    let deadline = Instant::now() + TIMEOUT;
-    while !what() {
-        assert!(
-            Instant::now() < deadline,
-            "{waiting_for}: not within {TIMEOUT:?}"
-        );
-        std::thread::yield_now();
-    }
+fn until(waiting_for: &str, what: impl FnMut() -> bool) {
+    assert!(eventually(what), "{waiting_for}: not within {TIMEOUT:?}");
 }
 
 /// The application stops the server while a `message` callback (on the DRS, which `stop`

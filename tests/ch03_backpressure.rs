@@ -33,18 +33,6 @@ impl Bytes {
     }
 }
 
-/// Waits until `pred` holds, polling the server's state; false after TIMEOUT.
-fn eventually(mut pred: impl FnMut() -> bool) -> bool {
-    let deadline = Instant::now() + TIMEOUT;
-    while Instant::now() < deadline {
-        if pred() {
-            return true;
-        }
-        thread::sleep(Duration::from_millis(1)); // a polling interval, not a wait for an event
-    }
-    false
-}
-
 fn paused(server: &TcpServer, id: ClientId) -> bool {
     server.client_info(id).is_some_and(|i| i.reading_paused)
 }

@@ -44,19 +44,6 @@ fn named_threads(prefix: &str) -> Option<usize> {
     )
 }
 
-/// Polls `check` until it holds or TIMEOUT passes: a thread appears in /proc, or leaves it,
-/// a moment after the event that starts or ends it, with nothing to wait on.
-fn eventually(mut check: impl FnMut() -> bool) -> bool {
-    let deadline = Instant::now() + TIMEOUT;
-    while Instant::now() < deadline {
-        if check() {
-            return true;
-        }
-        std::thread::sleep(Duration::from_millis(1));
-    }
-    check()
-}
-
 /// Sends `line`, reads its echo, and takes the message's event.
 fn echo(stream: &mut BufReader<TcpStream>, events: &Events, line: &str) {
     stream

@@ -62,6 +62,20 @@ pub fn write(stream: &mut TcpStream, bytes: &[u8]) {
     stream.write_all(bytes).unwrap();
 }
 
+/// Polls `check` until it holds, or TIMEOUT passes; whether it held. For states with no
+/// event to wait on: a flag of the server, a thread in /proc, a port that closed. The 1 ms
+/// is a polling interval, not a wait for an event.
+pub fn eventually(mut check: impl FnMut() -> bool) -> bool {
+    let deadline = std::time::Instant::now() + TIMEOUT;
+    while std::time::Instant::now() < deadline {
+        if check() {
+            return true;
+        }
+        std::thread::sleep(Duration::from_millis(1));
+    }
+    check()
+}
+
 /// Number of open descriptors of this process (Linux).
 pub fn open_fds() -> Option<usize> {
     std::fs::read_dir("/proc/self/fd").ok().map(|d| d.count())
