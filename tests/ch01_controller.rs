@@ -6,12 +6,13 @@ use common::*;
 
 use std::net::TcpStream;
 use std::sync::atomic::Ordering;
-use std::sync::Arc;
+use std::sync::mpsc::{channel, Receiver, Sender};
+use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Instant;
 
 use tcpserverlib::demo::Recorder;
 use tcpserverlib::state::ServerFlags;
-use tcpserverlib::{ServerError, TcpServer};
+use tcpserverlib::{Client, DisconnectReason, Handler, ServerError, ServerHandle, TcpServer};
 
 /// Port 0 picks a free port, readable once started; stopping forgets it.
 #[test]
@@ -111,7 +112,7 @@ fn stop_is_prompt_and_frees_the_port() {
     println!("stop() with 5 clients took {took:?}");
     for _ in 0..5 {
         let (_, reason) = events.expect_disconnected(TIMEOUT).unwrap();
-        assert_eq!(reason, tcpserverlib::DisconnectReason::ServerShutdown);
+        assert_eq!(reason, DisconnectReason::ServerShutdown);
     }
     let again = TcpServer::new("again", addr, ()).unwrap();
     again.start().unwrap();
@@ -250,8 +251,7 @@ fn a_server_displays_as_its_show() {
 /// stopping instead of waiting for a lock the first `stop()` holds.
 #[test]
 fn a_disconnected_callback_may_call_stop_again() {
-    use std::sync::{mpsc, Arc, Mutex, OnceLock, Weak};
-    use tcpserverlib::{Client, DisconnectReason, Handler, ServerHandle};
+    use std::sync::{mpsc, Weak};
 
     struct StopsAgain {
         server: Arc<OnceLock<Weak<TcpServer>>>,
@@ -311,7 +311,6 @@ fn a_disconnected_callback_may_call_stop_again() {
 fn clients_connecting_during_stop_are_each_reported_once() {
     use std::collections::HashMap;
     use std::sync::atomic::{AtomicBool, Ordering};
-    use std::sync::Arc;
     use tcpserverlib::recorder::Event;
 
     for round in 0..5 {
@@ -374,13 +373,13 @@ fn clients_connecting_during_stop_are_each_reported_once() {
 /// test's go, then runs `action` on the server (which it reaches through `server`) and
 /// sends back what the action returned.
 struct ControlFromCallback {
-    server: Arc<std::sync::OnceLock<Arc<TcpServer>>>,
+    server: Arc<OnceLock<Arc<TcpServer>>>,
     in_connected: bool,
     action: fn(&TcpServer) -> String,
-    entered: std::sync::Mutex<std::sync::mpsc::Sender<()>>,
-    go: std::sync::Mutex<std::sync::mpsc::Receiver<()>>,
-    result: std::sync::Mutex<std::sync::mpsc::Sender<String>>,
-    reasons: std::sync::Mutex<std::sync::mpsc::Sender<tcpserverlib::DisconnectReason>>,
+    entered: Mutex<Sender<()>>,
+    go: Mutex<Receiver<()>>,
+    result: Mutex<Sender<String>>,
+    reasons: Mutex<Sender<DisconnectReason>>,
 }
 
 impl ControlFromCallback {
@@ -396,23 +395,18 @@ impl ControlFromCallback {
     }
 }
 
-impl tcpserverlib::Handler for ControlFromCallback {
-    fn connected(&self, _: &tcpserverlib::ServerHandle, _: &tcpserverlib::Client) {
+impl Handler for ControlFromCallback {
+    fn connected(&self, _: &ServerHandle, _: &Client) {
         if self.in_connected {
             self.act();
         }
     }
-    fn message(&self, _: &tcpserverlib::ServerHandle, _: &tcpserverlib::Client, _: &[u8]) {
+    fn message(&self, _: &ServerHandle, _: &Client, _: &[u8]) {
         if !self.in_connected {
             self.act();
         }
     }
-    fn disconnected(
-        &self,
-        _: &tcpserverlib::ServerHandle,
-        _: &tcpserverlib::Client,
-        reason: &tcpserverlib::DisconnectReason,
-    ) {
+    fn disconnected(&self, _: &ServerHandle, _: &Client, reason: &DisconnectReason) {
         let _ = self.reasons.lock().unwrap().send(reason.clone());
     }
 }
@@ -421,28 +415,28 @@ impl tcpserverlib::Handler for ControlFromCallback {
 struct Reentrant {
     server: Arc<TcpServer>,
     client: TcpStream,
-    entered: std::sync::mpsc::Receiver<()>,
-    go: std::sync::mpsc::Sender<()>,
-    result: std::sync::mpsc::Receiver<String>,
-    reasons: std::sync::mpsc::Receiver<tcpserverlib::DisconnectReason>,
+    entered: Receiver<()>,
+    go: Sender<()>,
+    result: Receiver<String>,
+    reasons: Receiver<DisconnectReason>,
 }
 
 /// A started `ControlFromCallback` server with one client, whose callback has been entered
 /// and waits for the go.
 fn reentrant(in_connected: bool, action: fn(&TcpServer) -> String) -> Reentrant {
-    let cell = Arc::new(std::sync::OnceLock::new());
-    let (entered_tx, entered) = std::sync::mpsc::channel();
-    let (go, go_rx) = std::sync::mpsc::channel();
-    let (result_tx, result) = std::sync::mpsc::channel();
-    let (reasons_tx, reasons) = std::sync::mpsc::channel();
+    let cell = Arc::new(OnceLock::new());
+    let (entered_tx, entered) = channel();
+    let (go, go_rx) = channel();
+    let (result_tx, result) = channel();
+    let (reasons_tx, reasons) = channel();
     let handler = ControlFromCallback {
         server: Arc::clone(&cell),
         in_connected,
         action,
-        entered: std::sync::Mutex::new(entered_tx),
-        go: std::sync::Mutex::new(go_rx),
-        result: std::sync::Mutex::new(result_tx),
-        reasons: std::sync::Mutex::new(reasons_tx),
+        entered: Mutex::new(entered_tx),
+        go: Mutex::new(go_rx),
+        result: Mutex::new(result_tx),
+        reasons: Mutex::new(reasons_tx),
     };
     let server = Arc::new(TcpServer::new("reentrant", "127.0.0.1:0", handler).unwrap());
     server.start().unwrap();
@@ -469,8 +463,8 @@ fn reentrant(in_connected: bool, action: fn(&TcpServer) -> String) -> Reentrant 
 fn on_a_thread<T: Send + 'static>(
     server: &Arc<TcpServer>,
     control: fn(&TcpServer) -> T,
-) -> std::sync::mpsc::Receiver<T> {
-    let (tx, rx) = std::sync::mpsc::channel();
+) -> Receiver<T> {
+    let (tx, rx) = channel();
     let server = Arc::clone(server);
     std::thread::spawn(move || {
         let _ = tx.send(control(&server));
@@ -508,7 +502,7 @@ fn a_callback_may_stop_while_the_application_stops() {
     );
     assert_eq!(
         r.reasons.recv_timeout(TIMEOUT),
-        Ok(tcpserverlib::DisconnectReason::ServerShutdown)
+        Ok(DisconnectReason::ServerShutdown)
     );
     assert!(read_to_eof(&mut r.client).is_empty());
     assert!(r.entered.try_recv().is_err(), "one callback only");
@@ -543,7 +537,7 @@ fn a_callback_may_stop_while_accepting_is_turned_off() {
     );
     assert_eq!(
         r.reasons.recv_timeout(TIMEOUT),
-        Ok(tcpserverlib::DisconnectReason::ServerShutdown)
+        Ok(DisconnectReason::ServerShutdown)
     );
     assert!(read_to_eof(&mut r.client).is_empty());
 }
@@ -601,7 +595,7 @@ fn an_application_thread_waits_its_turn_even_after_running_a_callback() {
     until("set_accepting(false) to move the state", || {
         server.flags().contains(ServerFlags::NOT_ACCEPTING)
     });
-    let (tx, listening) = std::sync::mpsc::channel();
+    let (tx, listening) = channel();
     let server = Arc::clone(&r.server);
     std::thread::spawn(move || {
         assert!(server.disconnect(first));
@@ -609,7 +603,7 @@ fn an_application_thread_waits_its_turn_even_after_running_a_callback() {
     });
     assert_eq!(
         r.reasons.recv_timeout(TIMEOUT),
-        Ok(tcpserverlib::DisconnectReason::Application),
+        Ok(DisconnectReason::Application),
         "the first client's disconnected, on the application's thread"
     );
     if let Ok(early) = listening.recv_timeout(SHORT) {
