@@ -380,6 +380,8 @@ struct ControlFromCallback {
     go: Mutex<Receiver<()>>,
     result: Mutex<Sender<String>>,
     reasons: Mutex<Sender<DisconnectReason>>,
+    /// `disconnected` panics once it has sent its reason.
+    disconnected_panics: Arc<std::sync::atomic::AtomicBool>,
 }
 
 impl ControlFromCallback {
@@ -408,6 +410,9 @@ impl Handler for ControlFromCallback {
     }
     fn disconnected(&self, _: &ServerHandle, _: &Client, reason: &DisconnectReason) {
         let _ = self.reasons.lock().unwrap().send(reason.clone());
+        if self.disconnected_panics.load(Ordering::SeqCst) {
+            panic!("a disconnected callback that panics (as the test asked)");
+        }
     }
 }
 
@@ -419,6 +424,7 @@ struct Reentrant {
     go: Sender<()>,
     result: Receiver<String>,
     reasons: Receiver<DisconnectReason>,
+    disconnected_panics: Arc<std::sync::atomic::AtomicBool>,
 }
 
 /// A started `ControlFromCallback` server with one client, whose callback has been entered
@@ -429,6 +435,7 @@ fn reentrant(in_connected: bool, action: fn(&TcpServer) -> String) -> Reentrant 
     let (go, go_rx) = channel();
     let (result_tx, result) = channel();
     let (reasons_tx, reasons) = channel();
+    let disconnected_panics = Arc::new(std::sync::atomic::AtomicBool::new(false));
     let handler = ControlFromCallback {
         server: Arc::clone(&cell),
         in_connected,
@@ -437,6 +444,7 @@ fn reentrant(in_connected: bool, action: fn(&TcpServer) -> String) -> Reentrant 
         go: Mutex::new(go_rx),
         result: Mutex::new(result_tx),
         reasons: Mutex::new(reasons_tx),
+        disconnected_panics: Arc::clone(&disconnected_panics),
     };
     let server = Arc::new(TcpServer::new("reentrant", "127.0.0.1:0", handler).unwrap());
     server.start().unwrap();
@@ -455,6 +463,7 @@ fn reentrant(in_connected: bool, action: fn(&TcpServer) -> String) -> Reentrant 
         go,
         result,
         reasons,
+        disconnected_panics,
     }
 }
 
@@ -582,7 +591,20 @@ fn a_callback_is_told_busy_instead_of_waiting_for_its_own_join() {
 /// caller's thread): only calls from inside a callback are refused.
 #[test]
 fn an_application_thread_waits_its_turn_even_after_running_a_callback() {
+    waits_its_turn_after_a_callback(false);
+}
+
+/// The same after a callback that panicked on the application's thread: the panic is
+/// caught there, and the thread is no longer taken for one inside a callback.
+#[test]
+fn an_application_thread_waits_its_turn_even_after_a_callback_panicked() {
+    waits_its_turn_after_a_callback(true);
+}
+
+fn waits_its_turn_after_a_callback(disconnected_panics: bool) {
     let r = reentrant(true, |_| String::new());
+    r.disconnected_panics
+        .store(disconnected_panics, Ordering::SeqCst);
     r.go.send(()).unwrap();
     r.result.recv_timeout(TIMEOUT).expect("the first connected");
     let first = r.server.clients()[0].id;
